@@ -1,0 +1,178 @@
+"""The web chat (Gradio). Only this module imports gradio."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, before gradio loads
+
+import gradio as gr  # noqa: E402
+
+from chatbot.answer import MAX_QUESTION_CHARS, answer  # noqa: E402
+from chatbot.render import answer_markdown, escape, sources_markdown  # noqa: E402
+from index import Settings, build_index, open_index  # noqa: E402
+from ingest import SUPPORTED, HpsrError  # noqa: E402
+
+MAX_UPLOAD_MB = 50
+ALL_DOCS = "All documents"
+
+
+def safe_filename(name: str) -> str:
+    """A file name that stays inside the corpus folder: no directories, no dot-files."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = os.path.splitext(base)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:100] or "upload"
+    return stem + re.sub(r"[^A-Za-z0-9.]", "", suffix.lower())
+
+
+class ChatApp:
+    """State shared by all sessions: where the index and corpus live."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.load()
+
+    def index(self):
+        return open_index(self.settings.index_dir)  # follows rebuilds (atomic swap)
+
+    def doc_choices(self) -> list[tuple[str, str]]:
+        docs = self.index().documents
+        return [(ALL_DOCS, "")] + sorted(((t, d) for d, t in docs.items()), key=lambda x: x[0].lower())
+
+    def ask(self, question: str, history: list | None, doc: str | None, previous: str | None):
+        """Chat event: returns (cleared box, history, sources markdown, last question)."""
+        history = list(history or [])
+        question = (question or "").strip()
+        if not question:
+            return "", history, "Type a question first.", previous
+        try:
+            ans = answer(self.index(), question, previous=previous, doc=doc or None)
+        except HpsrError as e:
+            history += [{"role": "user", "content": escape(question[:MAX_QUESTION_CHARS])},
+                        {"role": "assistant", "content": escape(f"Error: {e}")}]
+            return "", history, "", previous
+        history += [{"role": "user", "content": escape(ans.question)},
+                    {"role": "assistant", "content": answer_markdown(ans)}]
+        return "", history, sources_markdown(ans), ans.question
+
+    def answer_api(self, question: str, doc: str = "", previous: str = "") -> dict:
+        """Structured answer for programs: text, abstained, confidence, cited passages."""
+        ans = answer(self.index(), question, previous=previous or None, doc=doc or None)
+        return {
+            "answer": ans.text, "abstained": ans.abstained, "confidence": round(ans.confidence, 4),
+            "citations": [{"number": c.number, **asdict(c.hit),
+                           "quoted": [c.hit.text[s:e] for s, e in c.sentences]}
+                          for c in ans.citations],
+            "passages": [asdict(h) for h in ans.hits],
+        }
+
+    def add_documents(self, files: list | None, progress=gr.Progress()):
+        """Store uploads in the corpus folder under safe names, then re-index incrementally."""
+        if not files:
+            return "Choose PDF, .txt or .md files first.", gr.update()
+        corpus = self.settings.corpus_dir
+        corpus.mkdir(parents=True, exist_ok=True)
+        messages, saved = [], 0
+        for f in files:
+            src = Path(f if isinstance(f, str) else getattr(f, "name", f))
+            name = safe_filename(src.name)
+            if Path(name).suffix not in SUPPORTED:
+                messages.append(f"{escape(src.name)}: not added (only {', '.join(SUPPORTED)} files)")
+                continue
+            size = src.stat().st_size
+            if size > MAX_UPLOAD_MB * 1024 * 1024:
+                messages.append(f"{escape(src.name)}: not added (larger than {MAX_UPLOAD_MB} MB)")
+                continue
+            dest = corpus / name
+            n = 1
+            while dest.exists():
+                n += 1
+                dest = corpus / f"{Path(name).stem}-{n}{Path(name).suffix}"
+            if dest.resolve().parent != corpus.resolve():  # belt and braces against traversal
+                messages.append(f"{escape(src.name)}: not added (unsafe file name)")
+                continue
+            shutil.copyfile(src, dest)
+            saved += 1
+        if saved:
+            sources = [Path(p) for p in self.index().generation.manifest.get("sources", [])]
+            if corpus.resolve() not in [p.resolve() for p in sources]:
+                sources.append(corpus)
+
+            def report_progress(stage: str, done: int, total: int) -> None:
+                label = "Reading files" if stage == "files" else "Embedding passages"
+                progress(done / max(1, total), desc=f"{label} ({done}/{total})")
+
+            report = build_index(sources, index_dir=self.settings.index_dir,
+                                 settings=self.settings, progress=report_progress)
+            messages.append(escape(report.summary()).replace("\n", "  \n"))
+        return "  \n".join(messages), gr.update(choices=self.doc_choices())
+
+
+CSS = "#sources { max-height: 70vh; overflow-y: auto; }"
+
+
+def build_app(settings: Settings | None = None) -> gr.Blocks:
+    app = ChatApp(settings)
+    with gr.Blocks(title="hpsr-chat") as demo:
+        gr.Markdown("## hpsr-chat\nAsk about the indexed health policy and systems research "
+                    "documents. Answers quote the documents and cite them; if the documents "
+                    "do not answer, it says so.")
+        previous = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="chatbot", height=480, buttons=["copy", "copy_all"],
+                                     label="Chat")
+                question = gr.Textbox(elem_id="question", label="Question", max_length=MAX_QUESTION_CHARS,
+                                      placeholder="e.g. When was Health Systems Global founded?")
+                with gr.Row():
+                    ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear_btn = gr.Button("New conversation", elem_id="clear")
+            with gr.Column(scale=2):
+                doc = gr.Dropdown(choices=app.doc_choices(), value="", label="Search in",
+                                  elem_id="doc")
+                sources = gr.Markdown("Sources of the answer appear here.", elem_id="sources")
+                with gr.Accordion("Add documents", open=False):
+                    files = gr.File(file_count="multiple", file_types=list(SUPPORTED),
+                                    elem_id="upload", label="PDF, .txt or .md")
+                    add_btn = gr.Button("Add to index", elem_id="add")
+                    status = gr.Markdown(elem_id="upload-status")
+        ins, outs = [question, chatbot, doc, previous], [question, chatbot, sources, previous]
+        question.submit(app.ask, ins, outs, api_name="ask", concurrency_limit=8)
+        ask_btn.click(app.ask, ins, outs, api_visibility="private", concurrency_limit=8)
+        clear_btn.click(lambda: ("", [], "Sources of the answer appear here.", None), None, outs,
+                        api_visibility="private")
+        add_btn.click(app.add_documents, [files], [status, doc], api_name="add_documents",
+                      concurrency_limit=1)
+        demo.load(lambda: gr.update(choices=app.doc_choices()), None, doc, api_visibility="private")
+        gr.api(app.answer_api, api_name="answer")
+    return demo
+
+
+def ensure_index(settings: Settings) -> None:
+    """Build the index on first run (with a progress bar); reuse it afterwards."""
+    from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+
+    try:
+        open_index(settings.index_dir)
+    except (IndexNotFoundError, IndexCorruptError, IndexMismatchError) as e:
+        print(f"Building the index ({e.__class__.__name__.replace('Error', '')}): "
+              f"this takes about a minute on a laptop.", flush=True)
+        print(build_index(index_dir=settings.index_dir, settings=settings).summary(), flush=True)
+
+
+def launch(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
+           settings: Settings | None = None) -> None:
+    settings = settings or Settings.load()
+    ensure_index(settings)
+    demo = build_app(settings)
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise SystemExit("hpsr: error: --auth needs the form user:password")
+        credentials = (user, password)
+    print(f"hpsr-chat: open http://{host}:{port} in your browser (Ctrl+C to stop)", flush=True)
+    demo.launch(server_name=host, server_port=port, auth=credentials, show_error=True,
+                max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, footer_links=["api"])

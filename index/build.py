@@ -1,0 +1,254 @@
+"""Build or update the index incrementally: only new or changed files are read and embedded."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from index.embedder import get_embedder, token_counter
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.settings import Settings
+from index.store import current_generation, read_generation, remove_stale, write_generation
+from ingest import Chunk, IngestError, chunk_document, discover, load_document
+from ingest.loaders import doc_id_for, file_sha256
+
+# progress(stage, done, total): stage is "files" or "chunks"; used by the chat's upload box.
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildReport:
+    index_dir: Path
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, warning)
+    notes: list[str] = field(default_factory=list)
+    files: int = 0
+    pages: int = 0
+    chunks: int = 0
+    embedded: int = 0  # chunks whose vectors were computed in this build
+    seconds: float = 0.0
+    swapped: bool = False  # a new generation was made live
+
+    def summary(self) -> str:
+        """A few lines for people: counts, then every skip with its reason."""
+        rate = f", {self.embedded / self.seconds:.0f} chunks/s" if self.embedded and self.seconds else ""
+        lines = [
+            f"files: {len(self.added)} added, {len(self.changed)} changed, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.skipped)} skipped",
+            f"index: {self.files} files, {self.pages} pages/sections, {self.chunks} chunks "
+            f"({self.embedded} embedded) in {self.seconds:.1f} s{rate}",
+            f"location: {self.index_dir}" + ("" if self.swapped else " (unchanged, nothing to do)"),
+        ]
+        lines += [f"note: {n}" for n in self.notes]
+        lines += [f"skipped {p}: {r}" for p, r in self.skipped]
+        lines += [f"warning {p}: {w}" for p, w in self.warnings]
+        return "\n".join(lines)
+
+
+def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | None = None,
+                settings: Settings | None = None, progress: bool | ProgressFn = True,
+                full: bool = False) -> BuildReport:
+    """(Re)build the index from `paths` (files or folders; default: settings.corpus_dir).
+
+    Unchanged files keep their chunks and vectors; identical chunk text is never embedded
+    twice; `full=True` re-reads every file. The new index is swapped in atomically, so a
+    failure at any point leaves the previous index as it was.
+    """
+    t0 = time.perf_counter()
+    settings = settings or Settings.load()
+    index_dir = Path(index_dir) if index_dir else settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport(index_dir=index_dir)
+    with _locked(index_dir):
+        remove_stale(index_dir)  # temporaries left by a killed build
+        old = _previous(index_dir, settings, report)
+        sources = [Path(p) for p in paths] if paths else (
+            [Path(p) for p in old.manifest.get("sources", [])] if old else []) or [settings.corpus_dir]
+        files, skipped = discover(sources)
+        report.skipped += skipped
+        old_files = old.manifest.get("files", {}) if old else {}
+        old_chunks: dict[str, list[int]] = {}
+        for pos, c in enumerate(old.chunks if old else []):
+            old_chunks.setdefault(c.source, []).append(pos)
+
+        bar = _bar(progress, "files", len(files), "file")
+        entries: dict[str, dict] = {}
+        new_chunks: dict[str, list[Chunk]] = {}
+        used_ids = {e["doc_id"] for k, e in old_files.items()}
+        for f in files:
+            key = str(f.resolve())
+            entry = old_files.get(key)
+            try:
+                st = f.stat()
+                same_stat = entry and (entry["size"], entry["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
+                sha = entry["sha256"] if same_stat else file_sha256(f)
+            except OSError as e:
+                report.skipped.append((str(f), f"cannot read file ({e.strerror or e})"))
+                bar.step()
+                continue
+            if entry and not full and entry["sha256"] == sha and key in old_chunks:
+                entries[key] = {**entry, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+                report.unchanged.append(str(f))
+            else:
+                doc_id = entry["doc_id"] if entry else _unique_id(f, used_ids)
+                used_ids.add(doc_id)
+                try:
+                    doc = load_document(f, doc_id=doc_id)
+                    chunks = chunk_document(doc, token_counter(), settings.chunk_tokens,
+                                            settings.overlap_tokens)
+                    if not chunks:
+                        raise IngestError(str(f), "no text left after cleaning")
+                except IngestError as e:
+                    if entry and key in old_chunks:
+                        entries[key] = entry  # keep the version that was indexed before
+                        report.skipped.append((str(f), f"{e.reason}; kept the previously indexed version"))
+                    else:
+                        report.skipped.append((str(f), e.reason))
+                    bar.step()
+                    continue
+                report.warnings += [(str(f), w) for w in doc.warnings]
+                new_chunks[key] = [_with_source(c, key) for c in chunks]
+                entries[key] = {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                "doc_id": doc.doc_id, "title": doc.title, "chunks": len(chunks),
+                                "blocks": len(doc.blocks)}
+                (report.changed if entry else report.added).append(str(f))
+            bar.step()
+        bar.close()
+        report.removed = [k for k in old_files if k not in entries]
+
+        report.files = len(entries)
+        report.pages = sum(e.get("blocks", 0) for e in entries.values())
+        if old is not None and not (report.added or report.changed or report.removed or full):
+            report.chunks = len(old.chunks)
+            report.seconds = time.perf_counter() - t0
+            return report
+
+        # Assemble the new generation: document by document, in discovery order.
+        old_vectors = old.vectors() if old is not None and old.chunks else np.zeros((0, 0))
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray | None] = []
+        cache = {_embed_key(c, settings.context): old_vectors[i] for i, c in enumerate(old.chunks)} if old else {}
+        for key in entries:
+            if key in new_chunks:
+                for c in new_chunks[key]:
+                    chunks.append(c)
+                    vectors.append(cache.get(_embed_key(c, settings.context)))
+            else:
+                for pos in old_chunks[key]:
+                    chunks.append(old.chunks[pos])
+                    vectors.append(old_vectors[pos])
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        if todo:
+            bar = _bar(progress, "chunks", len(todo), "chunk")
+            fresh = get_embedder().encode([embedding_text(chunks[i], settings.context) for i in todo],
+                                          threads=settings.ingest_threads,
+                                          batch_size=settings.batch_size, on_batch=bar.step)
+            bar.close()
+            for i, v in zip(todo, fresh):
+                vectors[i] = v
+        report.embedded = len(todo)
+        matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
+        manifest = {**settings.identity(), "sources": [str(p.resolve()) for p in sources],
+                    "files": entries, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        write_generation(index_dir, manifest, chunks, matrix, [embedding_text(c, settings.context) for c in chunks])
+        remove_stale(index_dir)
+        report.swapped = True
+        report.chunks = len(chunks)
+        report.seconds = time.perf_counter() - t0
+    return report
+
+
+CONTEXT_TOKENS = 48  # cap on the title/section prefix; 192 + 48 + [CLS]/[SEP] < 256
+
+
+def embedding_text(chunk: Chunk, context: bool = True) -> str:
+    """The text the model (and BM25) sees for a chunk: document title and section, then the
+    passage. Many passages never name what they are about ("the programme", "the country");
+    the title does. The stored chunk text stays exactly as in the document.
+    """
+    if not context:
+        return chunk.text
+    prefix = " - ".join(p for p in (chunk.title, chunk.section) if p)
+    count = token_counter()
+    words = prefix.split()
+    while words and count(" ".join(words)) > CONTEXT_TOKENS:
+        words.pop()
+    return f"{' '.join(words)}\n\n{chunk.text}" if words else chunk.text
+
+
+def _embed_key(chunk: Chunk, context: bool) -> str:
+    return hashlib.sha256(embedding_text(chunk, context).encode("utf-8")).hexdigest()
+
+
+def _with_source(c: Chunk, source: str) -> Chunk:
+    from dataclasses import replace
+
+    return replace(c, source=source)
+
+
+def _unique_id(path: Path, used: set[str]) -> str:
+    base = doc_id_for(path)
+    if base not in used:
+        return base
+    return f"{base}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:6]}"
+
+
+def _previous(index_dir: Path, settings: Settings, report: BuildReport):
+    """The live generation if it can be reused; otherwise None, with a note saying why."""
+    try:
+        return read_generation(current_generation(index_dir), expect=settings.identity())
+    except IndexNotFoundError:
+        return None
+    except (IndexCorruptError, IndexMismatchError) as e:
+        report.notes.append(f"previous index not reused: {e}")
+        return None
+
+
+@contextmanager
+def _locked(index_dir: Path) -> Iterator[None]:
+    """One builder at a time per index directory (a second one waits)."""
+    with open(index_dir / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class _Bar:
+    """A tqdm bar on stderr, a callback, or nothing, behind one small interface."""
+
+    def __init__(self, progress: bool | ProgressFn, stage: str, total: int, unit: str):
+        self.fn = progress if callable(progress) else None
+        self.stage, self.total, self.done = stage, total, 0
+        self.tqdm = None
+        if progress is True:
+            from tqdm import tqdm
+
+            self.tqdm = tqdm(total=total, desc=f"{'reading' if stage == 'files' else 'embedding'}",
+                             unit=unit, dynamic_ncols=True, leave=True)
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if self.tqdm is not None:
+            self.tqdm.update(n)
+        if self.fn is not None:
+            self.fn(self.stage, self.done, self.total)
+
+    def close(self) -> None:
+        if self.tqdm is not None:
+            self.tqdm.close()
+
+
+def _bar(progress: bool | ProgressFn, stage: str, total: int, unit: str) -> _Bar:
+    return _Bar(progress, stage, total, unit)

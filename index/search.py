@@ -1,0 +1,160 @@
+"""Search a built index: `Index.load(path).search(q)` or the lazy module-level `search(q)`."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.embedder import Embedder, get_embedder
+from index.errors import IndexCorruptError, QueryError
+from index.fusion import rrf, top, weighted
+from index.settings import Settings
+from index.store import Generation, current_generation, read_generation
+
+MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
+MODES = ("hybrid", "dense", "bm25")
+CANDIDATES = 50  # how deep each retriever's list goes before fusion
+
+
+@dataclass(frozen=True)
+class Hit:
+    text: str
+    score: float  # cosine similarity of query and passage, in [-1, 1]
+    doc_id: str
+    title: str
+    page: int | None
+    chunk_id: str
+    section: str | None = None
+    source: str = ""
+    # Cosine similarity of query and passage (None in bm25 mode, which loads no model).
+    # Unlike `score`, whose scale depends on the mode, it is comparable across queries.
+    similarity: float | None = None
+
+    def citation(self) -> str:
+        """'Title, p. 12' (or the section for text files)."""
+        where = f"p. {self.page}" if self.page else (self.section or "")
+        return f"{self.title}, {where}" if where else self.title
+
+
+class Index:
+    """A loaded, validated index generation plus the embedder that queries it."""
+
+    def __init__(self, generation: Generation, settings: Settings, embedder: Embedder):
+        self.generation = generation
+        self.settings = settings
+        self.embedder = embedder
+        self.chunks = generation.chunks
+        # Chunks of one document are stored contiguously: doc_id -> (first, last + 1).
+        self._doc_ranges: dict[str, tuple[int, int]] = {}
+        for i, c in enumerate(self.chunks):
+            lo, _ = self._doc_ranges.get(c.doc_id, (i, i))
+            self._doc_ranges[c.doc_id] = (lo, i + 1)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, settings: Settings | None = None,
+             embedder: Embedder | None = None) -> "Index":
+        """Open the index at `path` (default: settings.index_dir); validate it against settings."""
+        settings = settings or Settings.load()
+        index_dir = Path(path) if path else settings.index_dir
+        try:
+            gen = read_generation(current_generation(index_dir), expect=settings.identity())
+        except IndexCorruptError:
+            # A rebuild may have swapped generations between reading CURRENT and the files.
+            gen = read_generation(current_generation(index_dir), expect=settings.identity())
+        return cls(gen, settings, embedder or get_embedder())
+
+    @property
+    def documents(self) -> dict[str, str]:
+        """doc_id -> title for every indexed document."""
+        return {c.doc_id: c.title for c in self.chunks}
+
+    def search(self, query: str, k: int = 5, doc: str | None = None,
+               mode: str | None = None) -> list[Hit]:
+        """The k passages that best match `query`, best first.
+
+        mode: "hybrid" (default: BM25 and dense fused), "dense" or "bm25".
+        doc: restrict to one document id.
+        """
+        query = _check(query, k)
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise QueryError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        if doc is not None and doc not in self._doc_ranges:
+            raise QueryError(f"unknown document {doc!r}; indexed: {', '.join(sorted(self._doc_ranges))}")
+        lo, hi = self._doc_ranges[doc] if doc is not None else (0, len(self.chunks))
+        k = min(k, hi - lo)
+        if k == 0:
+            return []
+        depth = min(hi - lo, max(CANDIDATES, k))
+        dense: dict[int, float] = {}
+        qvec = None
+        if mode != "bm25":
+            qvec = self.embedder.encode_query(query, threads=self.settings.query_threads)
+            dense = self._dense(qvec, depth, lo, hi)
+            if mode == "dense":
+                return [self.hit(i, s, s) for i, s in top(dense, k)]
+        sparse = self._sparse(query, depth, lo, hi)
+        if mode == "bm25":
+            return [self.hit(i, s) for i, s in top(sparse, k)]
+        if self.settings.fusion == "rrf":
+            fused = rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]])
+        else:
+            fused = weighted(dense, sparse, self.settings.alpha)
+        best = top(fused, k)
+        vecs = self.generation.faiss_index.reconstruct_batch(np.array([i for i, _ in best], dtype=np.int64))
+        sims = vecs @ qvec
+        return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
+
+    def _dense(self, qvec: np.ndarray, depth: int, lo: int, hi: int) -> dict[int, float]:
+        import faiss
+
+        params = None
+        if (lo, hi) != (0, len(self.chunks)):
+            params = faiss.SearchParameters(sel=faiss.IDSelectorRange(lo, hi))
+        scores, ids = self.generation.faiss_index.search(qvec[None, :], depth, params=params)
+        return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+
+    def _sparse(self, query: str, depth: int, lo: int, hi: int) -> dict[int, float]:
+        scores = self.generation.sparse.scores(query)[lo:hi]
+        if not scores.any():
+            return {}
+        best = np.argpartition(-scores, min(depth, len(scores)) - 1)[:depth]
+        return {int(i) + lo: float(scores[i]) for i in best if scores[i] > 0}
+
+    def hit(self, position: int, score: float, similarity: float | None = None) -> Hit:
+        c = self.chunks[position]
+        return Hit(text=c.text, score=score, doc_id=c.doc_id, title=c.title, page=c.page,
+                   chunk_id=c.chunk_id, section=c.section, source=c.source, similarity=similarity)
+
+
+def _check(query: str, k: int) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("the query is empty; ask a question or give some words to search for")
+    if not isinstance(k, int) or k < 1:
+        raise QueryError(f"k must be a whole number of at least 1, got {k!r}")
+    return query.strip()[:MAX_QUERY_CHARS]
+
+
+_lock = threading.Lock()
+_open: dict[Path, Index] = {}
+
+
+def open_index(path: str | Path | None = None) -> Index:
+    """The shared Index for `path`, reloaded when a rebuild has swapped in a new generation."""
+    settings = Settings.load()
+    index_dir = Path(path) if path else settings.index_dir
+    live = current_generation(index_dir)
+    with _lock:
+        idx = _open.get(index_dir)
+        if idx is None or idx.generation.path != live:
+            idx = Index.load(index_dir, settings)
+            _open[index_dir] = idx
+        return idx
+
+
+def search(query: str, k: int = 5, doc: str | None = None, mode: str | None = None,
+           index_dir: str | Path | None = None) -> list[Hit]:
+    """Search the default index (HPSR_INDEX or .hpsr/index); loads it lazily on first call."""
+    return open_index(index_dir).search(query, k=k, doc=doc, mode=mode)

@@ -1,0 +1,88 @@
+"""One settings object: defaults here < HPSR_* environment variables < explicit overrides."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from index.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_ENV_NAMES = {"index_dir": "HPSR_INDEX", "corpus_dir": "HPSR_CORPUS"}  # others: HPSR_<FIELD>
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the index lives (HPSR_INDEX). Inside the checkout by default, so `make chat`
+    # and `hpsr search` agree without configuration; git ignores it.
+    index_dir: Path = REPO_ROOT / ".hpsr" / "index"
+    # Documents indexed when `hpsr ingest` is given no paths (HPSR_CORPUS).
+    corpus_dir: Path = REPO_ROOT / "corpus"
+    # Chunk size and overlap, in tokens of the embedding model's tokenizer. MiniLM reads
+    # at most 256 tokens; 192 leaves room for the [CLS]/[SEP] marks and a short context.
+    chunk_tokens: int = 192
+    overlap_tokens: int = 32
+    # Torch threads for query embedding. One thread is barely slower than two on a 2-core
+    # laptop and does not collapse when another process is busy (HPSR_QUERY_THREADS).
+    query_threads: int = 1
+    # Torch threads while building an index (HPSR_INGEST_THREADS); 0 = all cores.
+    ingest_threads: int = 0
+    batch_size: int = 32
+    # Embed (and BM25-index) each chunk with its document title and section heading in
+    # front (HPSR_CONTEXT=0 to turn off); measured with `hpsr eval`, see README.
+    context: int = 1
+    # Default retrieval: "hybrid" (BM25 + dense), "dense" or "bm25" (HPSR_MODE).
+    mode: str = "hybrid"
+    # How hybrid fuses the two lists: "weighted" min-max scores or "rrf" (HPSR_FUSION),
+    # and the dense weight for "weighted" (HPSR_ALPHA). Chosen with `hpsr eval`; see README.
+    fusion: str = "weighted"
+    alpha: float = 0.3
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Defaults, then HPSR_<FIELD> environment variables, then non-None `overrides`."""
+        names = {f.name: f for f in fields(cls)}
+        unknown = set(overrides) - set(names)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values = {}
+        for name, f in names.items():
+            env = os.environ.get(_ENV_NAMES.get(name, f"HPSR_{name.upper()}"))
+            if env is not None:
+                values[name] = _parse(name, env, f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = replace(cls(), **{k: _parse(k, v, names[k].type) for k, v in values.items()})
+        if settings.mode not in ("hybrid", "dense", "bm25") or settings.fusion not in ("weighted", "rrf"):
+            raise ConfigError(f"mode must be hybrid, dense or bm25 and fusion weighted or rrf, "
+                              f"got {settings.mode!r} and {settings.fusion!r}")
+        if not 0 <= settings.overlap_tokens < settings.chunk_tokens <= 250:
+            raise ConfigError("need 0 <= overlap_tokens < chunk_tokens <= 250, got "
+                              f"{settings.overlap_tokens} and {settings.chunk_tokens}")
+        return settings
+
+    def identity(self) -> dict:
+        """What an index must have been built with to be read with these settings."""
+        from index.embedder import DIM, MODEL_NAME
+        from ingest.chunker import CHUNKER_VERSION
+
+        return {
+            "model": {"name": MODEL_NAME, "dim": DIM},
+            "chunker": {"version": CHUNKER_VERSION, "chunk_tokens": self.chunk_tokens,
+                        "overlap_tokens": self.overlap_tokens, "context": bool(self.context)},
+        }
+
+
+def _parse(name: str, value, type_name: str):
+    if "Path" in str(type_name):
+        return Path(value).expanduser()
+    if "float" in str(type_name):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name} must be a number, got {value!r}") from None
+    if "int" in str(type_name):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name} must be an integer, got {value!r}") from None
+    return value

@@ -1,0 +1,53 @@
+"""BM25 over the same chunks as the dense index (bm25s), for exact names, numbers, acronyms."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+SPARSE_DIR = "bm25"
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer: Snowball English, so "members" matches "member"
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lowercased, English-stopword-free, stemmed word tokens, as the BM25 index stores them."""
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False,
+                          show_progress=False)
+
+
+def write_sparse(gen_dir: Path, texts: list[str]) -> None:
+    """Index `texts` (one per chunk, in chunk order) with BM25 and save under gen_dir."""
+    import bm25s
+
+    retriever = bm25s.BM25()
+    tokens = tokenize(texts) if texts else []
+    # bm25s needs at least one token overall; an empty corpus gets a placeholder document.
+    retriever.index(tokens if any(tokens) else [["\x00empty"]] * max(1, len(texts)),
+                    show_progress=False)
+    retriever.save(str(gen_dir / SPARSE_DIR), show_progress=False)
+
+
+class Sparse:
+    """A loaded BM25 index; `scores(query)` gives one score per chunk."""
+
+    def __init__(self, gen_dir: Path, n_chunks: int):
+        import bm25s
+
+        self.retriever = bm25s.BM25.load(str(gen_dir / SPARSE_DIR), mmap=False)
+        self.n = n_chunks
+
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        tokens = tokenize([query])[0]
+        ids = self.retriever.get_tokens_ids(tokens)
+        if not ids or self.n == 0:
+            return np.zeros(self.n, dtype=np.float32)
+        return self.retriever.get_scores_from_ids(ids, weight_mask=mask)[: self.n]

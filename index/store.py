@@ -1,0 +1,172 @@
+"""The on-disk index: FAISS vectors, chunk metadata and a manifest, swapped in atomically.
+
+Layout of an index directory:
+
+    CURRENT          name of the live generation (replaced atomically with os.replace)
+    gen-<id>/        vectors.faiss, chunks.jsonl, manifest.json (written last)
+    .tmp-<id>/       a generation being written; left over only by a crash, removed later
+    .lock            held by a builder so two rebuilds never interleave
+
+A reader follows CURRENT, so it sees the old generation or the new one, never a mix.
+No pickle anywhere: FAISS native format, JSON and JSONL only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.sparse import write_sparse
+from ingest.types import Chunk
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+VECTORS, CHUNKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "manifest.json"
+
+
+class Generation:
+    """One complete, immutable version of the index as loaded from disk."""
+
+    def __init__(self, path: Path, manifest: dict, chunks: list[Chunk], faiss_index) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.chunks = chunks
+        self.faiss_index = faiss_index  # faiss.IndexFlatIP over unit vectors
+        self._sparse = None
+
+    @property
+    def sparse(self):
+        """The BM25 index, loaded on first use (dense-only searches never pay for it)."""
+        if self._sparse is None:
+            from index.sparse import Sparse
+
+            try:
+                self._sparse = Sparse(self.path, len(self.chunks))
+            except (OSError, ValueError, KeyError) as e:
+                raise IndexCorruptError(f"BM25 files in {self.path} are unreadable ({e}); "
+                                        f"{REBUILD_HINT}") from e
+        return self._sparse
+
+    def vectors(self) -> np.ndarray:
+        return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+
+def current_generation(index_dir: Path) -> Path:
+    """The live generation directory, or IndexNotFoundError."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexNotFoundError(f"no index at {index_dir}; {REBUILD_HINT}") from None
+    except OSError as e:
+        raise IndexCorruptError(f"cannot read {index_dir / CURRENT} ({e}); {REBUILD_HINT}") from e
+    if not name.startswith("gen-") or "/" in name:
+        raise IndexCorruptError(f"{index_dir / CURRENT} names {name!r}, not a generation; {REBUILD_HINT}")
+    return index_dir / name
+
+
+def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
+    """Load and validate one generation; `expect` holds manifest keys that must match."""
+    import faiss
+
+    try:
+        manifest = json.loads((gen_dir / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorruptError(f"index at {gen_dir.parent} is incomplete (no {MANIFEST}); "
+                                f"{REBUILD_HINT}") from None
+    except (OSError, ValueError) as e:
+        raise IndexCorruptError(f"index manifest {gen_dir / MANIFEST} is unreadable ({e}); "
+                                f"{REBUILD_HINT}") from e
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatchError(f"index at {gen_dir.parent} has format {manifest.get('format')}, "
+                                 f"this version reads format {FORMAT_VERSION}; {REBUILD_HINT}")
+    for key, want in (expect or {}).items():
+        if manifest.get(key) != want:
+            raise IndexMismatchError(
+                f"index at {gen_dir.parent} was built with {key}={manifest.get(key)}, but the "
+                f"current settings need {key}={want}; {REBUILD_HINT}")
+    try:
+        chunks = [Chunk(**json.loads(line)) for line in
+                  (gen_dir / CHUNKS).read_text(encoding="utf-8").splitlines() if line]
+        vec_index = faiss.read_index(str(gen_dir / VECTORS))
+    except (OSError, ValueError, TypeError, RuntimeError) as e:
+        raise IndexCorruptError(f"index files in {gen_dir} are unreadable ({e}); {REBUILD_HINT}") from e
+    if not (gen_dir / "bm25" / "params.index.json").is_file():
+        raise IndexCorruptError(f"index in {gen_dir} has no BM25 files; {REBUILD_HINT}")
+    dim = manifest.get("model", {}).get("dim")
+    if vec_index.ntotal != len(chunks) or vec_index.d != dim or manifest.get("chunks") != len(chunks):
+        raise IndexCorruptError(
+            f"index in {gen_dir} is inconsistent ({vec_index.ntotal} vectors of dimension "
+            f"{vec_index.d}, {len(chunks)} chunks, manifest says {manifest.get('chunks')} of "
+            f"dimension {dim}); {REBUILD_HINT}")
+    return Generation(gen_dir, manifest, chunks, vec_index)
+
+
+def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk],
+                     vectors: np.ndarray, sparse_texts: list[str]) -> Path:
+    """Write a new generation beside the old one and make it live with one atomic rename.
+
+    A crash at any point leaves CURRENT naming a complete generation.
+    """
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    gen_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    tmp = index_dir / f".tmp-{gen_id}"
+    tmp.mkdir()
+    vec_index = faiss.IndexFlatIP(int(manifest["model"]["dim"]))
+    if len(vectors):
+        vec_index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(vec_index, str(tmp / VECTORS))
+    write_sparse(tmp, sparse_texts)
+    _write(tmp / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
+    _write(tmp / MANIFEST, json.dumps({**manifest, "format": FORMAT_VERSION, "chunks": len(chunks)},
+                                      indent=1, ensure_ascii=False))  # manifest last
+    _fsync_path(tmp / VECTORS)
+    gen_dir = index_dir / f"gen-{gen_id}"
+    os.rename(tmp, gen_dir)
+    _write(index_dir / f".{CURRENT}.tmp", gen_dir.name)
+    os.replace(index_dir / f".{CURRENT}.tmp", index_dir / CURRENT)  # the atomic switch
+    _fsync_path(index_dir)
+    return gen_dir
+
+
+def remove_stale(index_dir: Path, keep: int = 2) -> None:
+    """Delete leftover temporaries and all but the newest `keep` generations.
+
+    The generation before the live one is kept so that a reader who has just read CURRENT
+    can still open the files it named.
+    """
+    if not index_dir.is_dir():
+        return
+    for tmp in index_dir.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        live = current_generation(index_dir).name
+    except (IndexNotFoundError, IndexCorruptError):
+        return
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.name)
+    old = [g for g in gens if g.name != live][: max(0, len(gens) - keep)]
+    for g in old:
+        shutil.rmtree(g, ignore_errors=True)
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

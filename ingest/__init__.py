@@ -1,0 +1,10 @@
+"""Read documents (PDF, text, Markdown) and cut them into token-bounded chunks."""
+from ingest.chunker import chunk_document
+from ingest.errors import HpsrError, IngestError
+from ingest.loaders import SUPPORTED, discover, load_document
+from ingest.types import Block, Chunk, Document
+
+__all__ = [
+    "Block", "Chunk", "Document", "HpsrError", "IngestError", "SUPPORTED",
+    "chunk_document", "discover", "load_document",
+]

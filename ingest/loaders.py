@@ -1,0 +1,171 @@
+"""Loaders: a file on disk -> Document, or an IngestError that says why not."""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.normalize import clean, dehyphenate, hyphenated_words, strip_page_furniture, unwrap_lines
+from ingest.types import Block, Document
+
+SUPPORTED = (".pdf", ".txt", ".md", ".markdown")
+IGNORE_FILE = ".hpsrignore"  # glob patterns, one per line, for files in a folder not to index
+MAX_PDF_PAGES = 2000  # bound time and memory on pathological PDFs; later pages are skipped
+MIN_TEXT_CHARS = 20  # a PDF with less text than this on every page has no usable text layer
+
+
+def doc_id_for(path: Path) -> str:
+    """A stable id from the file name: lowercase, [a-z0-9-] only."""
+    slug = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")
+    return slug or "document"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files and folders into indexable files; also return (path, reason) skips.
+
+    Folders are walked recursively without following symlinks (no loops); hidden files and
+    names matched by a folder's `.hpsrignore` are left out silently.
+    """
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            skipped.append((str(path), "no such file or folder"))
+        elif path.is_dir():
+            for root, dirs, names in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                ignored = _ignore_patterns(Path(root))
+                for name in sorted(names):
+                    if name.startswith(".") or any(fnmatch.fnmatch(name, p) for p in ignored):
+                        continue
+                    f = Path(root) / name
+                    if f.suffix.lower() in SUPPORTED:
+                        files.append(f)
+                    else:
+                        skipped.append((str(f), f"unsupported file type '{f.suffix or name}'"))
+        else:
+            files.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, skipped
+
+
+def _ignore_patterns(folder: Path) -> list[str]:
+    try:
+        text = (folder / IGNORE_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def load_document(path: str | Path, doc_id: str | None = None) -> Document:
+    """Read one PDF, text or Markdown file. Raises IngestError naming the file and reason."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise IngestError(str(path), f"unsupported file type '{suffix or path.name}' "
+                                     f"(supported: {', '.join(SUPPORTED)})")
+    try:
+        if path.is_symlink() and not path.exists():
+            raise IngestError(str(path), "broken symlink")
+        size = path.stat().st_size
+    except OSError as e:
+        raise IngestError(str(path), f"cannot read file ({e.strerror or e})") from e
+    if size == 0:
+        raise IngestError(str(path), "empty file (0 bytes)")
+    doc_id = doc_id or doc_id_for(path)
+    if suffix == ".pdf":
+        from ingest.pdf import load_pdf  # pypdf is only imported when a PDF is read
+
+        return load_pdf(path, doc_id)
+    return _load_text(path, doc_id, markdown=suffix != ".txt")
+
+
+def _decode(data: bytes) -> tuple[str, list[str]]:
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as e:
+        at = e.start
+    for encoding in ("cp1252", "latin-1"):  # latin-1 decodes any byte sequence
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return text, [f"not valid UTF-8 (first bad byte at offset {at}); decoded as {encoding}"]
+    raise AssertionError("latin-1 cannot fail")
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def _is_plain_heading(lines: list[str], i: int) -> bool:
+    """A short line standing alone between blank lines, without closing punctuation."""
+    line = lines[i].strip()
+    before = i == 0 or not lines[i - 1].strip()
+    after = i + 1 < len(lines) and not lines[i + 1].strip()
+    return (before and after and 0 < len(line) <= 80 and len(line.split()) <= 12
+            and not line.endswith((".", ",", ";", ":", "?", "!")))
+
+
+def _load_text(path: Path, doc_id: str, markdown: bool) -> Document:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise IngestError(str(path), f"cannot read file ({e.strerror or e})") from e
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IngestError(str(path), "looks like a binary file, not text")
+    raw, warnings = _decode(data)
+    text = clean(raw)
+    if not text:
+        raise IngestError(str(path), "no text (file holds only whitespace)")
+    lines = text.split("\n")
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    for i, line in enumerate(lines):
+        m = _MD_HEADING.match(line) if markdown else None
+        if m:
+            sections.append((m.group(2).strip(), []))
+        elif not markdown and _is_plain_heading(lines, i):
+            if i > 0:  # a heading-like first line is the title, not a section
+                sections.append((line.strip(), []))
+        else:
+            sections[-1][1].append(line)
+    blocks = []
+    for heading, body in sections:
+        body_text = "\n".join(body).strip()
+        if body_text:
+            blocks.append(Block(text=body_text, page=None, section=heading))
+    if not blocks:
+        raise IngestError(str(path), "no text (only headings)")
+    first_line = lines[0].lstrip("#").strip()
+    title = first_line if 0 < len(first_line) <= 150 else path.stem
+    return Document(doc_id=doc_id, title=title, source=str(path), blocks=tuple(blocks),
+                    warnings=tuple(warnings))
+
+
+def pdf_pages_to_blocks(pages: list[str]) -> list[Block]:
+    """Clean raw per-page PDF text into page Blocks (used by the PDF loader)."""
+    cleaned = strip_page_furniture([clean(p) for p in pages])
+    keep = hyphenated_words(cleaned)
+    blocks = []
+    for number, text in enumerate(cleaned, start=1):
+        text = unwrap_lines(dehyphenate(text, keep))
+        if text.strip():
+            blocks.append(Block(text=text, page=number, section=None))
+    return blocks

@@ -1,0 +1,88 @@
+"""PDF loader (pypdf): text per page, 1-based page numbers, title from metadata or big type."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.loaders import MAX_PDF_PAGES, MIN_TEXT_CHARS, pdf_pages_to_blocks
+from ingest.types import Document
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns loudly on harmless quirks
+
+
+def load_pdf(path: Path, doc_id: str) -> Document:
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    warnings: list[str] = []
+    try:
+        reader = pypdf.PdfReader(str(path), strict=False)
+        if reader.is_encrypted:
+            # Many PDFs are "encrypted" with an empty user password; those open fine.
+            if not reader.decrypt(""):
+                raise IngestError(str(path), "encrypted PDF that needs a password; skipped")
+        n_pages = len(reader.pages)
+    except IngestError:
+        raise
+    except (FileNotDecryptedError, NotImplementedError) as e:
+        raise IngestError(str(path), f"encrypted PDF that cannot be opened ({e})") from e
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as e:
+        raise IngestError(str(path), f"corrupt or unreadable PDF ({type(e).__name__}: {e})") from e
+    except Exception as e:  # pypdf raises many ad-hoc types on damaged files
+        raise IngestError(str(path), f"corrupt or unreadable PDF ({type(e).__name__}: {e})") from e
+    if n_pages == 0:
+        raise IngestError(str(path), "PDF has no pages")
+    if n_pages > MAX_PDF_PAGES:
+        warnings.append(f"{n_pages} pages; only the first {MAX_PDF_PAGES} were read")
+
+    pages: list[str] = []
+    bad_pages: list[int] = []
+    for i in range(min(n_pages, MAX_PDF_PAGES)):
+        try:
+            pages.append(reader.pages[i].extract_text() or "")
+        except Exception:  # one damaged page should not lose the rest of the document
+            pages.append("")
+            bad_pages.append(i + 1)
+    if bad_pages:
+        warnings.append(f"text of page(s) {_ranges(bad_pages)} could not be extracted")
+    if not any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages):
+        raise IngestError(str(path), "no extractable text (scanned PDF without a text layer?)")
+    blocks = pdf_pages_to_blocks(pages)
+    return Document(doc_id=doc_id, title=_title(reader, path), source=str(path),
+                    blocks=tuple(blocks), warnings=tuple(warnings))
+
+
+def _title(reader, path: Path) -> str:
+    try:
+        meta = (reader.metadata or {}).get("/Title")
+    except Exception:
+        meta = None
+    meta = str(meta).strip() if meta else ""
+    if meta and meta.lower() not in {"untitled", "title"} and not meta.lower().startswith("microsoft"):
+        return meta[:200]
+    try:
+        big = _largest_type(reader.pages[0])
+    except Exception:
+        big = None
+    return big or path.stem.replace("-", " ").replace("_", " ")
+
+
+def _largest_type(page) -> str | None:
+    """The text set in the largest font on a page: on a cover, that is the title."""
+    runs: list[tuple[float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            runs.append((abs(size * tm[3] * cm[3]) if tm and cm else size, text))
+
+    page.extract_text(visitor_text=visit)
+    if not runs:
+        return None
+    top = max(size for size, _ in runs)
+    title = " ".join(" ".join(t.split()) for size, t in runs if size >= 0.9 * top).strip()
+    return title[:200] if len(title) >= 4 else None
+
+
+def _ranges(numbers: list[int]) -> str:
+    return ", ".join(str(n) for n in numbers[:10]) + (" …" if len(numbers) > 10 else "")
