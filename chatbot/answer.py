@@ -95,10 +95,12 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     if not candidates:
         return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes))
     texts = [hits[h].text[s:e] for h, s, e in candidates]
-    vecs = index.embedder.encode([query] + texts, threads=index.settings.query_threads)
+    # Sentences are scored against the question itself: for a follow-up, the previous turn
+    # only steers the search to the right passages.
+    vecs = index.embedder.encode([question] + texts, threads=index.settings.query_threads)
     qv, sv = vecs[0], vecs[1:]
     prior = np.array([hits[h].similarity or 0.0 for h, _, _ in candidates])
-    relevance = (sv @ qv + 0.2 * prior + 0.3 * _overlap(query, texts)
+    relevance = (sv @ qv + 0.2 * prior + 0.3 * _overlap(question, texts)
                  + 0.15 * _answer_type(question, texts))
 
     chosen = _mmr(relevance, sv, max_sentences)

@@ -38,14 +38,22 @@ def _spans(text: str, pieces: list[str], count_tokens: TokenCounter,
            max_tokens: int) -> list[tuple[int, int]]:
     """Locate each piece in `text` (in order) and enforce the token bound on each."""
     spans: list[tuple[int, int]] = []
-    pos = 0
+    pos = prev_end = 0
     for piece in pieces:
-        start = text.find(piece, pos)
+        # The piece the splitter cut starts inside the previous piece (the overlap) or just
+        # after it, past whitespace, and reaches beyond it. Take the latest such match: a
+        # plain find() would land on an earlier repeat of the same text ("......").
+        start = -1
+        if prev_end:
+            limit = prev_end + len(text[prev_end:]) - len(text[prev_end:].lstrip())
+            start = text.rfind(piece, max(pos, prev_end - len(piece) + 1), limit + len(piece))
+        if start < 0:
+            start = text.find(piece, pos)
         if start < 0:  # cannot happen with keep_separator; be safe rather than misplace offsets
             start = text.find(piece)
             if start < 0:
                 continue
-        pos = start + 1
+        pos, prev_end = start + 1, start + len(piece)
         spans.extend(_bounded(text, start, start + len(piece), count_tokens, max_tokens))
     return spans
 

@@ -1,0 +1,164 @@
+"""The chat in a real browser (Debian's Chromium via Playwright) and through Gradio's API.
+
+Set HPSR_REQUIRE_BROWSER=1 (CI does) to fail instead of skipping when Chromium is missing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, write_pdf
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "tests" / "artifacts"
+PAYLOAD = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(corpus_index, tmp_path_factory):
+    """The chat on a copy of the bundled index, with an empty folder for uploads."""
+    from chatbot.app import build_app
+    from index import Settings
+
+    root = tmp_path_factory.mktemp("app")
+    index_dir = root / "index"
+    shutil.copytree(corpus_index, index_dir)
+    settings = Settings.load(index_dir=index_dir, corpus_dir=root / "uploads")
+    demo = build_app(settings)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield {"url": f"http://127.0.0.1:{port}/", "root": root, "settings": settings}
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("HPSR_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(page, url: str) -> None:
+    # Not "networkidle": the page keeps a heartbeat connection to the server open.
+    page.goto(url, wait_until="load")
+    page.locator("#question textarea").wait_for(timeout=30_000)
+
+
+def _ask(page, question: str) -> None:
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+@pytest.mark.browser
+def test_answer_with_citation_and_sources_panel(app, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(app["url"].rstrip("/")) or r.url.startswith("data:")
+            else outside.append(r.url))
+    _open(page, app["url"])
+    _ask(page, "When was Health Systems Global founded?")
+    chat = page.locator("#chatbot")
+    expect(chat).to_contain_text("2012", timeout=30_000)
+    expect(chat).to_contain_text("[1]")
+    expect(page.locator("#sources")).to_contain_text("Partners’ HPSR report – 2021")
+    _ask(page, "How many referrals were made to the Counselling in Primary Care programme in 2024?")
+    expect(chat).to_contain_text("20 619 referrals", timeout=30_000)
+    expect(page.locator("#sources")).to_contain_text("p. 17")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+    assert outside == [], f"the page loaded outside resources: {outside}"
+    page.close()
+
+
+@pytest.mark.browser
+def test_out_of_scope_question_is_refused(app, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    _open(page, app["url"])
+    _ask(page, "What is the capital of France?")
+    expect(page.locator("#chatbot")).to_contain_text("don't answer this question", timeout=30_000)
+    expect(page.locator("#sources")).to_contain_text("low confidence")
+    page.close()
+
+
+@pytest.mark.browser
+def test_upload_is_indexed_and_hostile_text_never_runs(app, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    pdf = write_pdf(tmp_path / "quokka report.pdf", [[
+        "The Quokka Health Trust trained 312 midwives in the year 2023.",
+        f"Payload for testing: {PAYLOAD}"]])
+    page = browser.new_page()
+    page.on("dialog", lambda d: d.dismiss())
+    _open(page, app["url"])
+    page.get_by_text("Add documents").click()
+    page.locator("#upload input[type=file]").set_input_files(str(pdf))
+    page.wait_for_timeout(1500)  # the file is uploaded to the server before the click
+    page.locator("#add").click()
+    expect(page.locator("#upload-status")).to_contain_text("1 added", timeout=120_000)
+    assert (app["settings"].corpus_dir / "quokka_report.pdf").exists()
+
+    _ask(page, "How many midwives did the Quokka Health Trust train?")
+    expect(page.locator("#chatbot")).to_contain_text("312 midwives", timeout=30_000)
+    _ask(page, "What is the payload for testing?")
+    expect(page.locator("#sources")).to_contain_text("onerror", timeout=30_000)  # shown as text
+    _ask(page, PAYLOAD)
+    page.wait_for_timeout(1000)
+    for sel in ("#chatbot", "#sources"):
+        assert page.locator(f"{sel} img[onerror]").count() == 0
+        assert page.locator(f"{sel} script").count() == 0
+    assert page.evaluate("window.__xss") is None, "a script from a document or question ran"
+    page.close()
+
+
+def test_api_answers_with_structured_sources(app):
+    from gradio_client import Client
+
+    client = Client(app["url"], verbose=False)
+    result = client.predict("How many members does Health Systems Global have?", "", "",
+                            api_name="/answer")
+    assert not result["abstained"] and "2000 members" in result["answer"]
+    cited = result["citations"][0]
+    assert cited["number"] == 1 and cited["doc_id"] == "partners-hpsr-report-2021"
+    assert any("2000 members" in q for c in result["citations"] for q in c["quoted"])
+
+    box, history, sources = client.predict(
+        "How many members does Health Systems Global have?", [], "", api_name="/ask")
+    # Gradio 6: message content comes back as a list of {"type": "text", "text": ...}
+    assert box == "" and "[1\\]" in history[-1]["content"][0]["text"]
+    assert "Partners’ HPSR report – 2021" in sources
+    follow = client.predict("and when was it founded?", "",
+                            "How many members does Health Systems Global have?", api_name="/answer")
+    assert "2012" in follow["answer"]
+
+
+def test_safe_filename_stays_in_folder():
+    from chatbot.app import safe_filename
+
+    assert safe_filename("../../etc/passwd.pdf") == "passwd.pdf"
+    assert safe_filename("..\\..\\evil name!.PDF") == "evil_name.pdf"
+    assert safe_filename(".hidden.md") == "hidden.md"
+    assert safe_filename("/abs/path/report 2021.txt") == "report_2021.txt"

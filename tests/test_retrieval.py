@@ -1,0 +1,62 @@
+"""Retrieval quality on the dev question sets: a relevant passage must be in the top 5.
+
+One test per question (default hybrid mode, full bundled corpus), so each miss is visible
+by its id. The sets live in ../shared/eval beside the checkout.
+"""
+from __future__ import annotations
+
+import pytest
+
+import index
+from conftest import REPO
+from index.evaluate import is_relevant, load_questions
+
+EVAL_DIR = REPO.parent / "shared" / "eval"
+EVAL_SETS = ("hpsr_dev.jsonl", "pdf_dev.jsonl")
+K = 5
+
+
+def _answerable() -> list[dict]:
+    questions = []
+    for name in EVAL_SETS:
+        if (EVAL_DIR / name).is_file():
+            questions += [q for q in load_questions(EVAL_DIR / name) if not q.get("expect_abstain")]
+    return questions
+
+
+QUESTIONS = _answerable()
+
+
+def test_eval_sets_are_present():
+    missing = [n for n in EVAL_SETS if not (EVAL_DIR / n).is_file()]
+    assert not missing, f"dev question sets missing from {EVAL_DIR}: {missing}"
+    assert len(QUESTIONS) >= 20, len(QUESTIONS)
+
+
+@pytest.fixture(scope="module")
+def corpus(corpus_index) -> index.Index:
+    idx = index.Index.load(corpus_index)
+    assert idx.settings.mode == "hybrid", "the dev sets measure the default mode"
+    return idx
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=[q["id"] for q in QUESTIONS])
+def test_expected_passage_is_indexed(corpus, question):
+    """Tells a retrieval miss from text lost in loading or chunking."""
+    where = [i for i, c in enumerate(corpus.chunks) if c.doc_id == question["doc"]
+             and is_relevant(corpus.hit(i, 0.0), question)]
+    assert where, (f"{question['id']}: no chunk of {question['doc']} "
+                   f"(page {question.get('page')}) contains {question['expect']}")
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=[q["id"] for q in QUESTIONS])
+def test_relevant_passage_in_top_5(corpus, question):
+    hits = corpus.search(question["question"], K)
+    assert question.get("doc") in corpus.documents, f"expected document {question.get('doc')!r} not indexed"
+    found = [rank for rank, h in enumerate(hits, 1)
+             if is_relevant(h, question) and h.doc_id == question["doc"]]
+    shown = "\n".join(f"  {rank}. {h.doc_id} p.{h.page} {h.score:.3f} {h.text[:90]!r}"
+                      for rank, h in enumerate(hits, 1))
+    want = f"{question['doc']}" + (f" p.{question['page']}" if question.get("page") else "")
+    assert found, (f"{question['id']}: no passage containing {question['expect']} from {want} in "
+                   f"the top {K} for {question['question']!r}; got:\n{shown}")
