@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
                    default=Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "hpsr_dev.jsonl")
     p.set_defaults(run=_calibrate)
 
+    p = sub.add_parser("eval", help="score retrieval on question sets (recall@1/5, MRR@10)",
+                       description="Score each search mode on JSONL question sets (fields: question, "
+                                   "expect, optional page / expect_abstain).")
+    p.add_argument("questions", nargs="*", type=Path, help="JSONL files (default: the dev sets in ../shared/eval)")
+    p.add_argument("--modes", default="dense,bm25,hybrid", help="comma-separated modes")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    p.set_defaults(run=_eval)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
@@ -104,6 +112,39 @@ def _calibrate(args) -> int:
 
     result = calibrate(open_index(args.index), args.questions)
     print(result.table())
+    return 0
+
+
+def _eval(args) -> int:
+    from chatbot.answer import ABSTAIN_BELOW
+    from index import open_index
+    from index.evaluate import load_questions, score_questions
+
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+    files = args.questions or [shared / "hpsr_dev.jsonl", shared / "pdf_dev.jsonl"]
+    idx = open_index(args.index)
+    rows = []
+    print(f"{'set':16} {'mode':7} {'R@1':>5} {'R@5':>5} {'MRR@10':>7} {'abstain acc':>11}")
+    for f in files:
+        qs = load_questions(f)
+        for mode in args.modes.split(","):
+            sc = score_questions(qs, lambda q, k: idx.search(q, k, mode=mode))
+            row = {"set": f.stem, "mode": mode, "recall@1": round(sc.recall_at(1), 3),
+                   "recall@5": round(sc.recall_at(5), 3), "mrr@10": round(sc.mrr_at(10), 3),
+                   "misses@5": [q.get("id") for q in sc.misses(5)]}
+            if mode != "bm25" and any(q.get("expect_abstain") for q in qs):
+                # Abstention uses the dense similarity of the best passage, as the chat does.
+                best = [max((h.similarity or 0) for h in idx.search(r.question["question"], 5, mode="hybrid"))
+                        for r in sc.results]
+                right = [(b < ABSTAIN_BELOW) == bool(r.question.get("expect_abstain"))
+                         for b, r in zip(best, sc.results)]
+                row["abstain_acc"] = round(sum(right) / len(right), 3)
+            rows.append(row)
+            acc = f"{row['abstain_acc']:.2f}" if "abstain_acc" in row else "-"
+            print(f"{f.stem:16} {mode:7} {row['recall@1']:5.2f} {row['recall@5']:5.2f} "
+                  f"{row['mrr@10']:7.3f} {acc:>11}   misses@5: {' '.join(row['misses@5']) or '-'}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
     return 0
 
 

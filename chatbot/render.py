@@ -57,4 +57,4 @@ def _quote(text: str, spans: tuple[tuple[int, int], ...]) -> str:
         parts.append(f"**{escape(text[s:e])}**")
         pos = e
     parts.append(escape(text[pos:]))
-    return "".join(parts).replace("\n\n", "\n>\n> ").replace("\n", "\n> ")
+    return "".join(parts).replace("\n", "\n> ")  # every line stays inside the one quote

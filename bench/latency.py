@@ -1,0 +1,54 @@
+"""Warm query latency of search modes and of full answers, 1 vs 2 torch threads, on a built index.
+
+Usage: .venv/bin/python bench/latency.py [--index DIR] [--repeat 5]
+Prints a markdown table. The baseline in the same run is dense-only search (one FAISS lookup
+after one query embedding), against which hybrid and full answers are compared.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chatbot.answer import answer  # noqa: E402
+from index import Index  # noqa: E402
+from index.evaluate import load_questions  # noqa: E402
+
+EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--index", type=Path)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    idx = Index.load(args.index)
+    idx.search("warm up the model", 5)
+    print(f"load index + model + first query: {time.perf_counter() - t0:.2f} s, {len(idx.chunks)} chunks\n")
+    qs = [q["question"] for f in ("hpsr_dev.jsonl", "pdf_dev.jsonl") for q in load_questions(EVAL / f)]
+    print("| threads | what | p50 ms | p95 ms |\n|---|---|---|---|")
+    for threads in (1, 2):
+        idx.settings = replace(idx.settings, query_threads=threads)
+        for name, fn in [("dense search (baseline)", lambda q: idx.search(q, 5, mode="dense")),
+                         ("bm25 search", lambda q: idx.search(q, 5, mode="bm25")),
+                         ("hybrid search", lambda q: idx.search(q, 5, mode="hybrid")),
+                         ("full answer", lambda q: answer(idx, q))]:
+            times = []
+            for _ in range(args.repeat):
+                for q in qs:
+                    t = time.perf_counter()
+                    fn(q)
+                    times.append((time.perf_counter() - t) * 1000)
+            times.sort()
+            p95 = times[int(0.95 * (len(times) - 1))]
+            print(f"| {threads} | {name} | {statistics.median(times):.1f} | {p95:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
