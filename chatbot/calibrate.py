@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index import Index
-from index.evaluate import load_questions
+from index.evaluate import load_questions, score_questions
 
 
 @dataclass
@@ -37,8 +37,7 @@ def calibrate(index: Index, questions: str | Path | list[dict], k: int = 5) -> C
     """Best-passage similarity (what `answer` compares with its threshold) for each question."""
     qs = load_questions(questions) if not isinstance(questions, list) else questions
     result = Calibration([], [])
-    for q in qs:
-        hits = index.search(q["question"], k=k, mode="hybrid")
-        best = max((h.similarity or 0.0 for h in hits), default=0.0)
-        (result.out_of_scope if q.get("expect_abstain") else result.answerable).append((q.get("id", q["question"]), best))
+    for r in score_questions(qs, lambda q, depth: index.search(q, k=depth, mode="hybrid"), depth=k).results:
+        kind = result.out_of_scope if r.question.get("expect_abstain") else result.answerable
+        kind.append((r.question.get("id", r.question["question"]), r.best_similarity or 0.0))
     return result

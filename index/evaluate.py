@@ -39,6 +39,7 @@ class QuestionResult:
     question: dict
     rank: int | None  # 1-based rank of the first relevant hit, None if not in the results
     top_score: float
+    best_similarity: float | None  # highest query-passage cosine among the hits (None: bm25)
 
 
 @dataclass
@@ -68,5 +69,7 @@ def score_questions(questions: list[dict], search: Callable[[str, int], list[Hit
     for q in questions:
         hits = search(q["question"], depth)
         rank = next((i for i, h in enumerate(hits, 1) if is_relevant(h, q)), None)
-        scores.results.append(QuestionResult(q, rank, hits[0].score if hits else 0.0))
+        sims = [h.similarity for h in hits if h.similarity is not None]
+        scores.results.append(QuestionResult(q, rank, hits[0].score if hits else 0.0,
+                                             max(sims) if sims else (None if hits else 0.0)))
     return scores

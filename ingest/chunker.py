@@ -45,7 +45,9 @@ def _spans(text: str, pieces: list[str], count_tokens: TokenCounter,
         # plain find() would land on an earlier repeat of the same text ("......").
         start = -1
         if prev_end:
-            limit = prev_end + len(text[prev_end:]) - len(text[prev_end:].lstrip())
+            limit = prev_end  # first non-space after the previous piece (no slicing: O(n))
+            while limit < len(text) and text[limit].isspace():
+                limit += 1
             start = text.rfind(piece, max(pos, prev_end - len(piece) + 1), limit + len(piece))
         if start < 0:
             start = text.find(piece, pos)
