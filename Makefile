@@ -25,6 +25,7 @@ test: setup          ## the whole test suite (browser tests need /usr/bin/chromi
 
 eval: setup          ## retrieval quality table (dev sets and BEIR SciFact)
 	$(BIN)/hpsr eval
+	$(BIN)/hpsr eval --beir ../shared/eval/scifact
 
 bench: setup         ## side-by-side performance benchmark
 	$(BIN)/python bench/bench.py

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from ingest.errors import HpsrError
 
+# The question sets and benchmarks that sit beside the checkout (../shared/eval).
+SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                        description="Print the best-passage similarity of answerable and "
                                    "out-of-scope questions and the threshold between them.")
     p.add_argument("questions", nargs="?", type=Path,
-                   default=Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "hpsr_dev.jsonl")
+                   default=SHARED_EVAL / "hpsr_dev.jsonl")
     p.set_defaults(run=_calibrate)
 
     p = sub.add_parser("eval", help="score retrieval on question sets (recall@1/5, MRR@10)",
@@ -60,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
                                    "expect, optional page / expect_abstain).")
     p.add_argument("questions", nargs="*", type=Path, help="JSONL files (default: the dev sets in ../shared/eval)")
     p.add_argument("--modes", default="dense,bm25,hybrid", help="comma-separated modes")
+    p.add_argument("--beir", type=Path, action="append", default=[], metavar="DIR",
+                   help="also score a BEIR benchmark folder (corpus.jsonl, queries.jsonl, qrels/test.tsv): "
+                        "nDCG@10 and recall@100; repeatable. With --beir and no question files, only BEIR runs")
+    p.add_argument("--split", default="test", help="BEIR qrels split to score (default test; e.g. train for tuning)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_eval)
 
     args = parser.parse_args(argv)
@@ -117,30 +125,33 @@ def _calibrate(args) -> int:
 
 def _eval(args) -> int:
     from chatbot.answer import ABSTAIN_BELOW
-    from index import open_index
-    from index.evaluate import load_questions, score_questions
+    from index import Settings, open_index
+    from index.evaluate import evaluate_dev
 
-    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
-    files = args.questions or [shared / "hpsr_dev.jsonl", shared / "pdf_dev.jsonl"]
-    idx = open_index(args.index)
+    modes = args.modes.split(",")
+    files = args.questions or ([] if args.beir else [SHARED_EVAL / "hpsr_dev.jsonl", SHARED_EVAL / "pdf_dev.jsonl"])
     rows = []
-    print(f"{'set':16} {'mode':7} {'R@1':>5} {'R@5':>5} {'MRR@10':>7} {'abstain acc':>11}")
-    for f in files:
-        qs = load_questions(f)
-        for mode in args.modes.split(","):
-            sc = score_questions(qs, lambda q, k: idx.search(q, k, mode=mode))
-            row = {"set": f.stem, "mode": mode, "recall@1": round(sc.recall_at(1), 3),
-                   "recall@5": round(sc.recall_at(5), 3), "mrr@10": round(sc.mrr_at(10), 3),
-                   "misses@5": [q.get("id") for q in sc.misses(5)]}
-            if mode != "bm25" and any(q.get("expect_abstain") for q in qs):
-                # Abstention compares the best passage's similarity with the chat's threshold.
-                right = [(r.best_similarity < ABSTAIN_BELOW) == bool(r.question.get("expect_abstain"))
-                         for r in sc.results]
-                row["abstain_acc"] = round(sum(right) / len(right), 3)
-            rows.append(row)
-            acc = f"{row['abstain_acc']:.2f}" if "abstain_acc" in row else "-"
-            print(f"{f.stem:16} {mode:7} {row['recall@1']:5.2f} {row['recall@5']:5.2f} "
-                  f"{row['mrr@10']:7.3f} {acc:>11}   misses@5: {' '.join(row['misses@5']) or '-'}")
+    if files:
+        idx = open_index(args.index)
+        print(f"{'set':16} {'mode':7} {'R@1':>5} {'R@5':>5} {'MRR@10':>7} {'abstain acc':>11}")
+        for f in files:
+            for row in evaluate_dev(idx, f, modes, ABSTAIN_BELOW):
+                acc = f"{row['abstain_acc']:.2f}" if "abstain_acc" in row else "-"
+                print(f"{row['set']:16} {row['mode']:7} {row['recall@1']:5.2f} {row['recall@5']:5.2f} "
+                      f"{row['mrr@10']:7.3f} {acc:>11}   misses@5: {' '.join(row['misses@5']) or '-'}")
+                rows.append(row)
+    for folder in args.beir:
+        from index.beir import evaluate_beir
+
+        settings = Settings.load()
+        work = (args.index or settings.index_dir).parent / "beir" / folder.name
+        print(f"{folder.name}: indexing the corpus in {work} (cached; only changes are re-embedded)",
+              file=sys.stderr)
+        beir_rows = evaluate_beir(folder, modes, work, settings, progress=not args.quiet, split=args.split)
+        print(f"{'set':16} {'mode':7} {'nDCG@10':>8} {'R@100':>6}")
+        for row in beir_rows:
+            print(f"{row['set']:16} {row['mode']:7} {row['ndcg@10']:8.3f} {row['recall@100']:6.3f}")
+        rows += beir_rows
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

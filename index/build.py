@@ -178,7 +178,9 @@ def embedding_text(chunk: Chunk, context: bool = True) -> str:
     """
     if not context:
         return chunk.text
-    prefix = " - ".join(p for p in (chunk.title, chunk.section) if p)
+    # A Markdown file's first heading is usually its title too: name it once.
+    section = chunk.section if chunk.section != chunk.title else None
+    prefix = " - ".join(p for p in (chunk.title, section) if p)
     count = token_counter()
     words = prefix.split()
     while words and count(" ".join(words)) > CONTEXT_TOKENS:

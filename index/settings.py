@@ -36,7 +36,7 @@ class Settings:
     # How hybrid fuses the two lists: "weighted" min-max scores or "rrf" (HPSR_FUSION),
     # and the dense weight for "weighted" (HPSR_ALPHA). Chosen with `hpsr eval`; see README.
     fusion: str = "weighted"
-    alpha: float = 0.3
+    alpha: float = 0.4
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -55,6 +55,7 @@ class Settings:
         if settings.mode not in ("hybrid", "dense", "bm25") or settings.fusion not in ("weighted", "rrf"):
             raise ConfigError(f"mode must be hybrid, dense or bm25 and fusion weighted or rrf, "
                               f"got {settings.mode!r} and {settings.fusion!r}")
+
         if not 0 <= settings.overlap_tokens < settings.chunk_tokens <= 250:
             raise ConfigError("need 0 <= overlap_tokens < chunk_tokens <= 250, got "
                               f"{settings.overlap_tokens} and {settings.chunk_tokens}")
