@@ -153,3 +153,43 @@ def record(section: str, **values) -> None:
     data[section] = values
     FIGURES.write_text(json.dumps(data, indent=1, sort_keys=True))
     print(f"\n[reliability] {section}: {json.dumps(values)}")
+
+
+# --- payloads for questions and document passages --------------------------------------------
+
+PAYLOADS = [
+    '<img src=x onerror="window.__pwned=1">',
+    "<script>window.__pwned=2</script>",
+    '<svg onload="window.__pwned=3"></svg>',
+    '<iframe src="javascript:window.parent.__pwned=4"></iframe>',
+    "[click me](javascript:window.__pwned=5)",
+    "![x](javascript:window.__pwned=6)",
+    "<javascript:window.__pwned=7>",
+    '[a](data:text/html,<script>window.__pwned=8</script>)',
+    '<a href="javascript:alert(9)">link</a>',
+    "&lt;img src=x onerror=alert(10)&gt;",
+    "`<img src=x onerror=alert(11)>`",
+    '"><img src=x onerror=alert(12)>',
+    "<details open ontoggle=alert(13)>",
+    "$$\\href{javascript:alert(14)}{x}$$",
+    "\u202eevil\u202c text with a right-to-left override \u2066isolate\u2069",
+    "control \x00\x01\x07\x1b[31m characters \x7f\u200b here",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(settings):
+    """Launch the chat for `settings` on loopback in this process; returns (demo, url)."""
+    from chatbot.app import build_app
+
+    demo = build_app(settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return demo, f"http://127.0.0.1:{port}/"
