@@ -108,7 +108,7 @@ def _soak(corpus_index: Path, root: Path, seconds: float) -> dict:
 
 
 def test_concurrent_users_during_a_reindex(corpus_index, tmp_path):
-    figures = _soak(corpus_index, tmp_path, seconds=float(os.environ.get("HPSR_FAST_SECONDS", 15)))
+    figures = _soak(corpus_index, tmp_path, seconds=float(os.environ.get("HPSR_FAST_SECONDS", 10)))
     print(f"\n[reliability] fast concurrency: {figures}")
 
 

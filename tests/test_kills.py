@@ -153,10 +153,10 @@ def _kill_cycle(root: Path, kills: int, seed: int, phases: tuple[str, ...] = PHA
             "runs_leaving_temporaries": left_behind, "build_seconds": round(total, 1)}
 
 
-def test_kills_during_the_write_and_swap(tmp_path):
-    """The fast run: two kills, one while the new generation is written, one at the swap."""
-    figures = _kill_cycle(tmp_path, kills=2, seed=7, phases=("writing", "swapping"))
-    assert figures["by_phase"] == {"writing": 1, "swapping": 1}, figures
+def test_a_kill_while_the_new_generation_is_written(tmp_path):
+    """The fast run: one kill while the new generation is written (the soak covers all phases)."""
+    figures = _kill_cycle(tmp_path, kills=1, seed=7, phases=("writing",))
+    assert figures["by_phase"] == {"writing": 1}, figures
 
 
 @pytest.mark.soak
