@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup chat index test eval bench clean
+.PHONY: setup chat index test soak eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ index: setup         ## (re)build the index from corpus/ (incremental)
 
 test: setup          ## the whole test suite (browser tests need /usr/bin/chromium)
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q
+
+soak: setup          ## the reliability soak: 24 kills, 60 s of 16 users, 1500 examples (~8 min)
+	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q -m soak
 
 eval: setup          ## retrieval quality table (dev sets and BEIR SciFact)
 	$(BIN)/hpsr eval

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index import Hit, Index
+from ingest.normalize import clean
 
 # Below this cosine similarity between the question and the best passage, the documents are
 # taken not to answer it. Calibrated on ../shared/eval/hpsr_dev.jsonl with `hpsr calibrate`
@@ -81,6 +82,10 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     if len(question) > MAX_QUESTION_CHARS:
         question = question[:MAX_QUESTION_CHARS]
         notes.append(f"Your question was cut to its first {MAX_QUESTION_CHARS} characters.")
+    # Control characters and bidi overrides (which can make text read differently from what
+    # it is) go, as they do from documents; `previous` comes from API callers too: bound it.
+    question = clean(question)
+    previous = clean(previous[:MAX_QUESTION_CHARS]) if previous else None
     query = search_query(question, previous)
     hits = index.search(query, k=k, doc=doc, mode="hybrid")
     confidence = max((h.similarity or 0.0 for h in hits), default=0.0)

@@ -58,10 +58,14 @@ class ChatApp:
         return "", history, sources_markdown(ans), ans.question
 
     def answer_api(self, question: str, doc: str = "", previous: str = "") -> dict:
-        """Structured answer for programs: text, abstained, confidence, cited passages."""
-        ans = answer(self.index(), question, previous=previous or None, doc=doc or None)
+        """Structured answer for programs: text, abstained, confidence, cited passages, notes."""
+        try:
+            ans = answer(self.index(), question or "", previous=previous or None, doc=doc or None)
+        except HpsrError as e:  # empty question, unknown document: a message, not a stack trace
+            raise gr.Error(str(e)) from e
         return {
             "answer": ans.text, "abstained": ans.abstained, "confidence": round(ans.confidence, 4),
+            "notes": list(ans.notes),
             "citations": [{"number": c.number, **asdict(c.hit),
                            "quoted": [c.hit.text[s:e] for s, e in c.sentences]}
                           for c in ans.citations],
@@ -125,6 +129,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
                 chatbot = gr.Chatbot(elem_id="chatbot", height=480, buttons=["copy", "copy_all"],
                                      label="Chat")
                 question = gr.Textbox(elem_id="question", label="Question", max_length=MAX_QUESTION_CHARS,
+                                      info=f"At most {MAX_QUESTION_CHARS} characters; longer text is cut.",
                                       placeholder="e.g. When was Health Systems Global founded?")
                 with gr.Row():
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
@@ -146,7 +151,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
         add_btn.click(app.add_documents, [files], [status, doc], api_name="add_documents",
                       concurrency_limit=1)
         demo.load(lambda: gr.update(choices=app.doc_choices()), None, doc, api_visibility="private")
-        gr.api(app.answer_api, api_name="answer")
+        gr.api(app.answer_api, api_name="answer", concurrency_limit=8)  # as many as the chat
     return demo
 
 

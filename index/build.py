@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
     index_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport(index_dir=index_dir)
     with _locked(index_dir):
-        remove_stale(index_dir)  # temporaries left by a killed build
+        _remove_leftovers(index_dir)  # temporaries left by a killed build
         old = _previous(index_dir, settings, report)
         sources = [Path(p) for p in paths] if paths else (
             [Path(p) for p in old.manifest.get("sources", [])] if old else []) or [settings.corpus_dir]
@@ -86,14 +87,14 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         new_chunks: dict[str, list[Chunk]] = {}
         used_ids = {e["doc_id"] for k, e in old_files.items()}
         for f in files:
-            key = str(f.resolve())
-            entry = old_files.get(key)
-            try:
+            try:  # the file may vanish or turn into a symlink loop while the build runs
+                key = str(f.resolve(strict=True))
+                entry = old_files.get(key)
                 st = f.stat()
                 same_stat = entry and (entry["size"], entry["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
                 sha = entry["sha256"] if same_stat else file_sha256(f)
-            except OSError as e:
-                report.skipped.append((str(f), f"cannot read file ({e.strerror or e})"))
+            except (OSError, RuntimeError) as e:  # RuntimeError: symlink loop (Python 3.11)
+                report.skipped.append((str(f), f"cannot read file ({getattr(e, 'strerror', None) or e})"))
                 bar.step()
                 continue
             if entry and not full and entry["sha256"] == sha and key in old_chunks:
@@ -124,6 +125,15 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
                 (report.changed if entry else report.added).append(str(f))
             bar.step()
         bar.close()
+        # A source folder or file that is missing now (unmounted disk, typo, moved) keeps what
+        # was indexed from it: a missing path never empties the index.
+        missing = [os.path.realpath(p) for p in sources if not p.exists()]
+        for k, entry in old_files.items():
+            if k not in entries and k in old_chunks and any(
+                    k == m or k.startswith(m.rstrip("/") + "/") for m in missing):
+                entries[k] = entry
+                report.unchanged.append(k)
+                report.notes.append(f"{k}: its source path is missing; kept the indexed version")
         report.removed = [k for k in old_files if k not in entries]
 
         report.files = len(entries)
@@ -158,10 +168,10 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
                 vectors[i] = v
         report.embedded = len(todo)
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
-        manifest = {**settings.identity(), "sources": [str(p.resolve()) for p in sources],
+        manifest = {**settings.identity(), "sources": [os.path.realpath(p) for p in sources],
                     "files": entries, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         write_generation(index_dir, manifest, chunks, matrix, [embedding_text(c, settings.context) for c in chunks])
-        remove_stale(index_dir)
+        _remove_leftovers(index_dir)
         report.swapped = True
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - t0
@@ -203,6 +213,12 @@ def _unique_id(path: Path, used: set[str]) -> str:
     if base not in used:
         return base
     return f"{base}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:6]}"
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Staging folders and old generations (store.remove_stale), and a CURRENT being written."""
+    remove_stale(index_dir)
+    (index_dir / ".CURRENT.tmp").unlink(missing_ok=True)  # only written under the build lock
 
 
 def _previous(index_dir: Path, settings: Settings, report: BuildReport):

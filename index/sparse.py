@@ -33,7 +33,7 @@ def write_sparse(gen_dir: Path, texts: list[str]) -> None:
     # bm25s needs at least one token overall; an empty corpus gets a placeholder document.
     retriever.index(tokens if any(tokens) else [["\x00empty"]] * max(1, len(texts)),
                     show_progress=False)
-    retriever.save(str(gen_dir / SPARSE_DIR), show_progress=False)
+    retriever.save(str(gen_dir / SPARSE_DIR), show_progress=False, allow_pickle=False)
 
 
 class Sparse:
@@ -42,7 +42,10 @@ class Sparse:
     def __init__(self, gen_dir: Path, n_chunks: int):
         import bm25s
 
-        self.retriever = bm25s.BM25.load(str(gen_dir / SPARSE_DIR), mmap=False)
+        # allow_pickle=False (also bm25s's default, stated so no upgrade can change it): a
+        # planted object array in an index directory is refused, never unpickled.
+        self.retriever = bm25s.BM25.load(str(gen_dir / SPARSE_DIR), mmap=False, allow_pickle=False,
+                                         load_corpus=False)
         self.n = n_chunks
 
     def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:

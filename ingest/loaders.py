@@ -1,6 +1,8 @@
 """Loaders: a file on disk -> Document, or an IngestError that says why not."""
 from __future__ import annotations
 
+import codecs
+import errno
 import fnmatch
 import hashlib
 import os
@@ -15,6 +17,11 @@ SUPPORTED = (".pdf", ".txt", ".md", ".markdown")
 IGNORE_FILE = ".hpsrignore"  # glob patterns, one per line, for files in a folder not to index
 MAX_PDF_PAGES = 2000  # bound time and memory on pathological PDFs; later pages are skipped
 MIN_TEXT_CHARS = 20  # a PDF with less text than this on every page has no usable text layer
+# A page whose drawing instructions exceed this is skipped: pypdf needs ~2 s and ~15 MB per MB
+# of content, and real pages hold well under 1 MB. With the page cap and the time limit below,
+# this bounds the time and memory one hostile PDF can take.
+MAX_PAGE_CONTENT_BYTES = 4 * 1024 * 1024
+MAX_PDF_SECONDS = 120  # a PDF still being read after this is skipped (checked between pages)
 
 
 def doc_id_for(path: Path) -> str:
@@ -42,7 +49,7 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
-            skipped.append((str(path), "no such file or folder"))
+            skipped.append((str(path), _link_problem(path) or "no such file or folder"))
         elif path.is_dir():
             for root, dirs, names in os.walk(path, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -51,7 +58,10 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]
                     if name.startswith(".") or any(fnmatch.fnmatch(name, p) for p in ignored):
                         continue
                     f = Path(root) / name
-                    if f.suffix.lower() in SUPPORTED:
+                    problem = _link_problem(f)
+                    if problem:
+                        skipped.append((str(f), problem))
+                    elif f.suffix.lower() in SUPPORTED:
                         files.append(f)
                     else:
                         skipped.append((str(f), f"unsupported file type '{f.suffix or name}'"))
@@ -65,6 +75,17 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]
             seen.add(key)
             unique.append(f)
     return unique, skipped
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why a symlink cannot be followed ('symlink loop', 'broken symlink'), else None."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.stat()
+    except OSError as e:
+        return "symlink loop" if e.errno == errno.ELOOP else "broken symlink"
+    return None
 
 
 def _ignore_patterns(folder: Path) -> list[str]:
@@ -83,8 +104,9 @@ def load_document(path: str | Path, doc_id: str | None = None) -> Document:
         raise IngestError(str(path), f"unsupported file type '{suffix or path.name}' "
                                      f"(supported: {', '.join(SUPPORTED)})")
     try:
-        if path.is_symlink() and not path.exists():
-            raise IngestError(str(path), "broken symlink")
+        problem = _link_problem(path)
+        if problem:
+            raise IngestError(str(path), problem)
         size = path.stat().st_size
     except OSError as e:
         raise IngestError(str(path), f"cannot read file ({e.strerror or e})") from e
@@ -98,18 +120,32 @@ def load_document(path: str | Path, doc_id: str | None = None) -> Document:
     return _load_text(path, doc_id, markdown=suffix != ".txt")
 
 
+def _legacy_byte(e: UnicodeDecodeError) -> tuple[str, int]:
+    """Decode error handler: a byte that is not UTF-8 is read as cp1252 (latin-1 if undefined)."""
+    bad = e.object[e.start:e.start + 1]
+    try:
+        return bad.decode("cp1252"), e.start + 1
+    except UnicodeDecodeError:
+        return bad.decode("latin-1"), e.start + 1
+
+
+codecs.register_error("hpsr-legacy", _legacy_byte)
+
+
 def _decode(data: bytes) -> tuple[str, list[str]]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError as e:
+            raise IngestError("", f"UTF-16 text with a bad byte at offset {e.start}") from e
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as e:
         at = e.start
-    for encoding in ("cp1252", "latin-1"):  # latin-1 decodes any byte sequence
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return text, [f"not valid UTF-8 (first bad byte at offset {at}); decoded as {encoding}"]
-    raise AssertionError("latin-1 cannot fail")
+    # Legacy (cp1252) text, or UTF-8 with a few legacy bytes pasted in: decode byte by byte,
+    # so the valid UTF-8 stays as it is and only the bad bytes are read as cp1252.
+    text = data.decode("utf-8-sig", errors="hpsr-legacy")
+    return text, [f"not valid UTF-8 (first bad byte at offset {at}); those bytes decoded as cp1252"]
 
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -131,7 +167,10 @@ def _load_text(path: Path, doc_id: str, markdown: bool) -> Document:
         raise IngestError(str(path), f"cannot read file ({e.strerror or e})") from e
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IngestError(str(path), "looks like a binary file, not text")
-    raw, warnings = _decode(data)
+    try:
+        raw, warnings = _decode(data)
+    except IngestError as e:
+        raise IngestError(str(path), e.reason) from e
     text = clean(raw)
     if not text:
         raise IngestError(str(path), "no text (file holds only whitespace)")

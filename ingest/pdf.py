@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.loaders import MAX_PDF_PAGES, MIN_TEXT_CHARS, pdf_pages_to_blocks
+from ingest.loaders import (MAX_PAGE_CONTENT_BYTES, MAX_PDF_PAGES, MAX_PDF_SECONDS, MIN_TEXT_CHARS,
+                            pdf_pages_to_blocks)
 from ingest.types import Document
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns loudly on harmless quirks
@@ -36,24 +38,57 @@ def load_pdf(path: Path, doc_id: str) -> Document:
     if n_pages > MAX_PDF_PAGES:
         warnings.append(f"{n_pages} pages; only the first {MAX_PDF_PAGES} were read")
 
+    # pypdf is pure Python and cannot be interrupted mid-page; the content cap bounds one page,
+    # the clock (checked between pages) bounds the whole file.
+    deadline = time.monotonic() + MAX_PDF_SECONDS
     pages: list[str] = []
     bad_pages: list[int] = []
+    huge_pages: list[int] = []
+    first_error: Exception | None = None
     for i in range(min(n_pages, MAX_PDF_PAGES)):
+        if time.monotonic() > deadline:
+            raise IngestError(str(path), f"reading took longer than {MAX_PDF_SECONDS} s (stopped at "
+                                         f"page {i + 1} of {n_pages}); skipped")
         try:
-            pages.append(reader.pages[i].extract_text() or "")
-        except Exception:  # one damaged page should not lose the rest of the document
+            page = reader.pages[i]
+            if _content_bytes(page) > MAX_PAGE_CONTENT_BYTES:
+                huge_pages.append(i + 1)
+                pages.append("")
+                continue
+            pages.append(page.extract_text() or "")
+        except Exception as e:  # one damaged page should not lose the rest of the document
             pages.append("")
             bad_pages.append(i + 1)
+            first_error = first_error or e
+    if huge_pages:
+        warnings.append(f"page(s) {_ranges(huge_pages)} skipped: more than "
+                        f"{MAX_PAGE_CONTENT_BYTES >> 20} MB of page content")
     if bad_pages:
         warnings.append(f"text of page(s) {_ranges(bad_pages)} could not be extracted")
     if not any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages):
-        raise IngestError(str(path), "no extractable text (scanned PDF without a text layer?)")
+        raise IngestError(str(path), _no_text_reason(len(pages), bad_pages, huge_pages, first_error))
     blocks = pdf_pages_to_blocks(pages)
-    return Document(doc_id=doc_id, title=_title(reader, path), source=str(path),
+    title = _title(reader, path, first_page_ok=1 not in huge_pages + bad_pages)
+    return Document(doc_id=doc_id, title=title, source=str(path),
                     blocks=tuple(blocks), warnings=tuple(warnings))
 
 
-def _title(reader, path: Path) -> str:
+def _content_bytes(page) -> int:
+    """Size of a page's (decompressed) content stream; pypdf caps decompression itself."""
+    contents = page.get_contents()
+    return len(contents.get_data()) if contents is not None else 0
+
+
+def _no_text_reason(n_read: int, bad: list[int], huge: list[int], error: Exception | None) -> str:
+    if bad and len(bad) == n_read:
+        return f"damaged PDF: no page's text could be extracted ({type(error).__name__}: {error})"
+    if huge and len(huge) + len(bad) == n_read:
+        return (f"no text read: every page has more than {MAX_PAGE_CONTENT_BYTES >> 20} MB of page "
+                f"content (limit against runaway PDFs)")
+    return "no extractable text (scanned PDF without a text layer?)"
+
+
+def _title(reader, path: Path, first_page_ok: bool = True) -> str:
     try:
         meta = (reader.metadata or {}).get("/Title")
     except Exception:
@@ -62,7 +97,7 @@ def _title(reader, path: Path) -> str:
     if meta and meta.lower() not in {"untitled", "title"} and not meta.lower().startswith("microsoft"):
         return meta[:200]
     try:
-        big = _largest_type(reader.pages[0])
+        big = _largest_type(reader.pages[0]) if first_page_ok else None
     except Exception:
         big = None
     return big or path.stem.replace("-", " ").replace("_", " ")

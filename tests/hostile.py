@@ -1,0 +1,195 @@
+"""Hostile inputs for the reliability tests: hand-written PDFs, odd text files, payloads.
+
+The PDFs are written byte by byte (fpdf2 refuses to make broken ones) with a correct xref
+table, so pypdf reads exactly the structure described here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+
+from conftest import REPO, write_pdf
+
+FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+GOOD_LINE = b"The Quagga Clinic Trust counted 4417 patients in its first year of work."
+
+
+def pdf_bytes(objects: list[bytes]) -> bytes:
+    """A PDF whose objects 1..n are `objects` (object 1 is the catalog)."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def stream(data: bytes, compress: bool = False, extra: bytes = b"") -> bytes:
+    if compress:
+        data = zlib.compress(data, 9)
+        extra += b" /Filter /FlateDecode"
+    return b"<< /Length %d%s >>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+
+
+def text_ops(line: bytes) -> bytes:
+    return b"BT /F1 12 Tf 72 720 Td (" + line + b") Tj ET"
+
+
+def _page(contents: bytes, resources: bytes = b"") -> bytes:
+    return (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> "
+            + resources + b">> /Contents " + contents + b" >>")
+
+
+def one_page(content: bytes, resources: bytes = b"", extra: tuple[bytes, ...] = ()) -> bytes:
+    """catalog 1, pages 2, page 3, font 4, content 5, then `extra` objects 6.."""
+    return pdf_bytes([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                      _page(b"5 0 R", resources), FONT, content, *extra])
+
+
+def many_pages(n: int) -> bytes:
+    """n pages: the first has a sentence, the others are one shared empty page (a small file)."""
+    kids = b"3 0 R " + b"6 0 R " * (n - 1)
+    return pdf_bytes([b"<< /Type /Catalog /Pages 2 0 R >>",
+                      b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
+                      _page(b"5 0 R"), FONT, stream(text_ops(GOOD_LINE)),
+                      b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"])
+
+
+def slow_pages(n: int) -> bytes:
+    """n pages that each take pypdf a few milliseconds: a file that a time limit must stop."""
+    content = stream(b"BT /F1 12 Tf 72 720 Td " + b"(slow page words here ) Tj 0 -1 Td " * 400 + b"ET",
+                     compress=True)
+    kids = b"3 0 R " * n
+    return pdf_bytes([b"<< /Type /Catalog /Pages 2 0 R >>",
+                      b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % n,
+                      _page(b"5 0 R"), FONT, content])
+
+
+def enormous_page() -> bytes:
+    """Page 1: 20 MB of drawing instructions (compressed to ~100 kB); page 2: one sentence."""
+    huge = stream(b"BT /F1 12 Tf 72 720 Td " + b"(lorem ipsum dolor sit amet ) Tj 0 -1 Td " * 500_000 + b"ET",
+                  compress=True)
+    return pdf_bytes([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R 6 0 R] /Count 2 >>",
+                      _page(b"5 0 R"), FONT, huge, _page(b"7 0 R"), stream(text_ops(GOOD_LINE))])
+
+
+def hostile_files(folder: Path) -> dict[str, str | None]:
+    """Write every hostile file into `folder`; name -> expected reason word (None: indexed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    good = [["The Quagga Clinic Trust counted 4417 patients in its first year of work."]]
+    expect: dict[str, str | None] = {}
+
+    def put(name: str, data: bytes, reason: str | None) -> None:
+        (folder / name).write_bytes(data)
+        expect[name] = reason
+
+    put("corrupt.pdf", b"%PDF-1.7\n" + os.urandom(4096), "corrupt")
+    whole = write_pdf(folder / "whole.tmp", good * 3).read_bytes()
+    (folder / "whole.tmp").unlink()
+    put("truncated.pdf", whole[: len(whole) // 2], "corrupt")
+    write_pdf(folder / "encrypted-user-password.pdf", good, user_password="s3cret")
+    expect["encrypted-user-password.pdf"] = "password"
+    write_pdf(folder / "encrypted-owner-only.pdf", good, user_password="")
+    expect["encrypted-owner-only.pdf"] = None  # empty user password: opens and is indexed
+    put("zero-byte.pdf", b"", "empty")
+    put("zero-byte.md", b"", "empty")
+    write_pdf(folder / "scanned.pdf", [[]], draw_only=True)
+    expect["scanned.pdf"] = "no extractable text"
+    put("binary-named.pdf", b"\x7fELF\x02\x01\x01" + os.urandom(20000), "corrupt")
+    put("binary-named.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(4000), "binary")
+    put("thousands-of-pages.pdf", many_pages(5000), None)  # first 2000 pages read, with a warning
+    put("enormous-page.pdf", enormous_page(), None)  # page 1 skipped with a warning, page 2 read
+    put("nested-content.pdf", one_page(stream(
+        b"BT /F1 12 Tf 72 720 Td (" + GOOD_LINE + b") Tj " + b"[" * 50_000 + b"]" * 50_000 + b" TJ ET")),
+        "damaged")
+    put("nested-resources.pdf", one_page(stream(text_ops(GOOD_LINE)),
+                                         resources=b"/X " + b"[" * 100_000 + b"]" * 100_000 + b" "), "no extractable text")
+    put("cyclic-page-tree.pdf", pdf_bytes([
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+        _page(b"5 0 R"), FONT, stream(text_ops(GOOD_LINE))]), "cyclic")
+    put("cyclic-parent.pdf", pdf_bytes([
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 /Parent 6 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R >>", FONT,
+        stream(text_ops(GOOD_LINE)), b"<< /Type /Pages /Kids [2 0 R] /Count 1 /Parent 2 0 R >>"]), "damaged")
+    put("cyclic-reference.pdf", pdf_bytes([
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources 6 0 R /Contents 5 0 R >>",
+        FONT, stream(text_ops(GOOD_LINE)), b"7 0 R", b"6 0 R"]), "damaged")
+    put("self-drawing-form.pdf", one_page(
+        stream(text_ops(GOOD_LINE) + b" /X1 Do"), resources=b"/XObject << /X1 6 0 R >> ",
+        extra=(stream(b"BT /F1 12 Tf (inner) Tj ET /X1 Do", extra=b" /Type /XObject /Subtype /Form "
+                      b"/BBox [0 0 100 100] /Resources << /Font << /F1 4 0 R >> /XObject << /X1 6 0 R >> >>"),)),
+        None)
+    put("zip-bomb.pdf", one_page(stream(b"BT /F1 12 Tf 72 720 Td (" + GOOD_LINE + b") Tj ET "
+                                        + b" " * 100_000_000, compress=True)), "damaged")
+    put("cp1252.txt", "Caf\u00e9 menu: \u201cfresh\u201d soup for the Quagga clinic staff on Fridays."
+        .encode("cp1252"), None)
+    put("mixed-encoding.md", "# Mixed\n\nThe caf\u00e9 in Gen\u00e8ve (UTF-8) serves the Quagga clinic.\n\n".encode()
+        + "A na\u00efve \u201cquote\u201d in cp1252 about the clinic garden.\n".encode("cp1252"), None)
+    put("utf16.txt", "UTF-16 notes: the Quagga clinic opened a pharmacy in Z\u00fcrich.\n"
+        .encode("utf-16"), None)
+    os.symlink("loop-b.pdf", folder / "loop-a.pdf")
+    os.symlink("loop-a.pdf", folder / "loop-b.pdf")
+    expect["loop-a.pdf"] = expect["loop-b.pdf"] = "symlink loop"
+    os.symlink("nowhere.pdf", folder / "dangling.pdf")
+    expect["dangling.pdf"] = "broken symlink"
+    os.symlink("..", folder / "parent-link")  # a folder symlink: never followed, so no loop
+    return expect
+
+
+FIGURES = REPO / "tests" / "artifacts" / "reliability.json"
+
+
+def record(section: str, **values) -> None:
+    """Merge measured figures into tests/artifacts/reliability.json (the README quotes them)."""
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    data[section] = values
+    FIGURES.write_text(json.dumps(data, indent=1, sort_keys=True))
+    print(f"\n[reliability] {section}: {json.dumps(values)}")
+
+
+# --- payloads for questions and document passages --------------------------------------------
+
+PAYLOADS = [
+    '<img src=x onerror="window.__pwned=1">',
+    "<script>window.__pwned=2</script>",
+    '<svg onload="window.__pwned=3"></svg>',
+    '<iframe src="javascript:window.parent.__pwned=4"></iframe>',
+    "[click me](javascript:window.__pwned=5)",
+    "![x](javascript:window.__pwned=6)",
+    "<javascript:window.__pwned=7>",
+    '[a](data:text/html,<script>window.__pwned=8</script>)',
+    '<a href="javascript:alert(9)">link</a>',
+    "&lt;img src=x onerror=alert(10)&gt;",
+    "`<img src=x onerror=alert(11)>`",
+    '"><img src=x onerror=alert(12)>',
+    "<details open ontoggle=alert(13)>",
+    "$$\\href{javascript:alert(14)}{x}$$",
+    "\u202eevil\u202c text with a right-to-left override \u2066isolate\u2069",
+    "control \x00\x01\x07\x1b[31m characters \x7f\u200b here",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(settings):
+    """Launch the chat for `settings` on loopback in this process; returns (demo, url)."""
+    from chatbot.app import build_app
+
+    demo = build_app(settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return demo, f"http://127.0.0.1:{port}/"
