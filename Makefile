@@ -30,7 +30,8 @@ eval: setup          ## retrieval quality table (dev sets and BEIR SciFact)
 	$(BIN)/hpsr eval
 	$(BIN)/hpsr eval --beir ../shared/eval/scifact
 
-bench: setup         ## side-by-side performance benchmark
+bench: setup         ## side-by-side performance benchmark against the LangChain tutorial pipeline
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/bench.py
 
 clean:

@@ -160,7 +160,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         todo = [i for i, v in enumerate(vectors) if v is None]
         if todo:
             bar = _bar(progress, "chunks", len(todo), "chunk")
-            fresh = get_embedder().encode([embedding_text(chunks[i], settings.context) for i in todo],
+            fresh = get_embedder(settings.backend).encode([embedding_text(chunks[i], settings.context) for i in todo],
                                           threads=settings.ingest_threads,
                                           batch_size=settings.batch_size, on_batch=bar.step)
             bar.close()
@@ -170,7 +170,8 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
         manifest = {**settings.identity(), "sources": [os.path.realpath(p) for p in sources],
                     "files": entries, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        write_generation(index_dir, manifest, chunks, matrix, [embedding_text(c, settings.context) for c in chunks])
+        write_generation(index_dir, manifest, chunks, matrix, [embedding_text(c, settings.context) for c in chunks],
+                         kind=settings.vector_kind(len(chunks)))
         _remove_leftovers(index_dir)
         report.swapped = True
         report.chunks = len(chunks)

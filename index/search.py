@@ -42,6 +42,11 @@ class Index:
     """A loaded, validated index generation plus the embedder that queries it."""
 
     def __init__(self, generation: Generation, settings: Settings, embedder: Embedder):
+        import faiss
+
+        # One query scans a few MB: FAISS's OpenMP threads cost more than they save, and on
+        # two cores shared with any other busy process a 0.5 ms scan became 17 ms.
+        faiss.omp_set_num_threads(max(1, settings.query_threads))
         self.generation = generation
         self.settings = settings
         self.embedder = embedder
@@ -63,7 +68,7 @@ class Index:
         except IndexCorruptError:
             # A rebuild may have swapped generations between reading CURRENT and the files.
             gen = read_generation(current_generation(index_dir), expect=settings.identity())
-        return cls(gen, settings, embedder or get_embedder())
+        return cls(gen, settings, embedder or get_embedder(settings.backend))
 
     @property
     def documents(self) -> dict[str, str]:

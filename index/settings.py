@@ -8,6 +8,9 @@ from pathlib import Path
 from index.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# From this many chunks "auto" stores 8-bit vectors: a flat index would hold 150 MB of float32
+# per 100k chunks in memory, and sq8 kept recall@10 near the flat index's (bench/compression.py).
+COMPRESS_ABOVE = 100_000
 _ENV_NAMES = {"index_dir": "HPSR_INDEX", "corpus_dir": "HPSR_CORPUS"}  # others: HPSR_<FIELD>
 
 
@@ -22,10 +25,10 @@ class Settings:
     # at most 256 tokens; 192 leaves room for the [CLS]/[SEP] marks and a short context.
     chunk_tokens: int = 192
     overlap_tokens: int = 32
-    # Torch threads for query embedding. One thread is barely slower than two on a 2-core
+    # Model threads for query embedding. One thread is barely slower than two on a 2-core
     # laptop and does not collapse when another process is busy (HPSR_QUERY_THREADS).
     query_threads: int = 1
-    # Torch threads while building an index (HPSR_INGEST_THREADS); 0 = all cores.
+    # Model threads while building an index (HPSR_INGEST_THREADS); 0 = all cores.
     ingest_threads: int = 0
     batch_size: int = 32
     # Embed (and BM25-index) each chunk with its document title and section heading in
@@ -37,6 +40,15 @@ class Settings:
     # and the dense weight for "weighted" (HPSR_ALPHA). Chosen with `hpsr eval`; see README.
     fusion: str = "weighted"
     alpha: float = 0.4
+    # FAISS index kind (HPSR_VECTOR_INDEX): "flat" (exact), "sq8" (8-bit, a quarter of the
+    # memory and disk) or "auto" (sq8 from COMPRESS_ABOVE chunks). Recall cost measured with
+    # bench/compression.py; see README.
+    vector_index: str = "auto"
+    # How the embedding model runs (HPSR_BACKEND): "onnx-int8" (about twice the speed of
+    # torch), "onnx" (fp32), "torch", or "auto": int8 on CPUs with VNNI, else onnx (see
+    # index/embedder.py). Settings.load resolves "auto". int8/fp32 is part of the index
+    # identity; README has the measured retrieval cost.
+    backend: str = "auto"
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -55,19 +67,32 @@ class Settings:
         if settings.mode not in ("hybrid", "dense", "bm25") or settings.fusion not in ("weighted", "rrf"):
             raise ConfigError(f"mode must be hybrid, dense or bm25 and fusion weighted or rrf, "
                               f"got {settings.mode!r} and {settings.fusion!r}")
+        from index.embedder import PRECISION, default_backend  # the backends
 
+        if settings.backend == "auto":
+            settings = replace(settings, backend=default_backend())
+        if settings.backend not in PRECISION:
+            raise ConfigError(f"backend must be one of {', '.join(PRECISION)}, got {settings.backend!r}")
+        if settings.vector_index not in ("auto", "flat", "sq8"):
+            raise ConfigError(f"vector_index must be auto, flat or sq8, got {settings.vector_index!r}")
         if not 0 <= settings.overlap_tokens < settings.chunk_tokens <= 250:
             raise ConfigError("need 0 <= overlap_tokens < chunk_tokens <= 250, got "
                               f"{settings.overlap_tokens} and {settings.chunk_tokens}")
         return settings
 
+    def vector_kind(self, n_chunks: int) -> str:
+        """The FAISS index kind for an index of n_chunks."""
+        if self.vector_index != "auto":
+            return self.vector_index
+        return "sq8" if n_chunks >= COMPRESS_ABOVE else "flat"
+
     def identity(self) -> dict:
         """What an index must have been built with to be read with these settings."""
-        from index.embedder import DIM, MODEL_NAME
+        from index.embedder import DIM, MODEL_NAME, PRECISION
         from ingest.chunker import CHUNKER_VERSION
 
         return {
-            "model": {"name": MODEL_NAME, "dim": DIM},
+            "model": {"name": MODEL_NAME, "dim": DIM, "precision": PRECISION[self.backend]},
             "chunker": {"version": CHUNKER_VERSION, "chunk_tokens": self.chunk_tokens,
                         "overlap_tokens": self.overlap_tokens, "context": bool(self.context)},
         }

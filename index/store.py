@@ -38,7 +38,7 @@ class Generation:
         self.path = path
         self.manifest = manifest
         self.chunks = chunks
-        self.faiss_index = faiss_index  # faiss.IndexFlatIP over unit vectors
+        self.faiss_index = faiss_index  # inner product over unit vectors: flat or sq8
         self._sparse = None
 
     @property
@@ -108,8 +108,27 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
     return Generation(gen_dir, manifest, chunks, vec_index)
 
 
+def vector_index(vectors: np.ndarray, dim: int, kind: str = "flat"):
+    """A FAISS inner-product index over unit vectors: "flat" (exact, 4 bytes a dimension) or
+    "sq8" (8-bit scalar quantization, a quarter of the memory, approximate scores)."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if kind == "sq8":
+        index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        if len(vectors):
+            index.train(vectors)  # per-dimension min/max: one pass, no clustering
+    elif kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        raise ValueError(f"unknown vector index kind {kind!r}")
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
 def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk],
-                     vectors: np.ndarray, sparse_texts: list[str]) -> Path:
+                     vectors: np.ndarray, sparse_texts: list[str], kind: str = "flat") -> Path:
     """Write a new generation beside the old one and make it live with one atomic rename.
 
     A crash at any point leaves CURRENT naming a complete generation.
@@ -120,10 +139,8 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk],
     gen_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     tmp = index_dir / f".tmp-{gen_id}"
     tmp.mkdir()
-    vec_index = faiss.IndexFlatIP(int(manifest["model"]["dim"]))
-    if len(vectors):
-        vec_index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(vec_index, str(tmp / VECTORS))
+    manifest = {**manifest, "vector_index": kind}
+    faiss.write_index(vector_index(vectors, int(manifest["model"]["dim"]), kind), str(tmp / VECTORS))
     write_sparse(tmp, sparse_texts)
     _write(tmp / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
     _write(tmp / MANIFEST, json.dumps({**manifest, "format": FORMAT_VERSION, "chunks": len(chunks)},

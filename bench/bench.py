@@ -1,0 +1,219 @@
+"""Side-by-side performance: hpsr-chat against the LangChain tutorial pipeline (bench/baseline.py),
+same model, same machine, same run, on the bundled corpus and on copies of it with at least
+5,000 chunks.
+
+Usage: .venv/bin/python bench/bench.py [--repeat 3] [--large-chunks 5000] [--json FILE]
+(`make bench` installs the `bench` extra, langchain-community, first.)
+
+Every measurement runs in a fresh process, so imports, model loading and peak RSS are counted
+as a user would see them:
+- ingest: a new process builds the index from nothing; chunks/s = chunks / process wall time.
+- cold start: a new process until the first search result is returned (index already built);
+  for hpsr also `hpsr chat` until the chat page answers HTTP 200.
+- warm search: in that process, 24 dev questions x 5 (120 queries), k=5, after one warm-up;
+  hpsr in its default (hybrid) mode.
+Figures are medians over --repeat runs. Prints a markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+EVAL = REPO.parent / "shared" / "eval"
+SYSTEMS = ("hpsr", "langchain")
+
+
+# --- workers (run in their own process) -----------------------------------------------------------
+
+def _questions() -> list[str]:
+    from index.evaluate import load_questions
+
+    return [q["question"] for f in ("hpsr_dev.jsonl", "pdf_dev.jsonl") for q in load_questions(EVAL / f)]
+
+
+def worker_ingest(system: str, corpus: Path, out: Path) -> dict:
+    if system == "hpsr":
+        from index import build_index
+
+        return {"chunks": build_index([corpus], out, progress=False).chunks}
+    import baseline  # bench/baseline.py, beside this script
+
+    return {"chunks": baseline.ingest(corpus, out)}
+
+
+def worker_query(system: str, out: Path, t_spawn: float, rounds: int) -> dict:
+    if system == "hpsr":
+        from index import Index
+
+        idx = Index.load(out)
+        search = lambda q: idx.search(q, 5)  # noqa: E731
+    else:
+        import baseline  # bench/baseline.py, beside this script
+
+        store = baseline.open_store(out)
+        search = lambda q: baseline.search(store, q, 5)  # noqa: E731
+    qs = _questions()
+    search(qs[0])
+    cold = time.time() - t_spawn
+    times = []
+    for _ in range(rounds):
+        for q in qs:
+            t = time.perf_counter()
+            search(q)
+            times.append((time.perf_counter() - t) * 1000)
+    return {"cold_s": cold, "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95), "queries": len(times)}
+
+
+# --- the parent ------------------------------------------------------------------------------------
+
+def _pct(values: list[float], p: int) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, math.ceil(p / 100 * len(values)) - 1)]
+
+
+def run_worker(*args: str) -> tuple[dict, float, float]:
+    """(worker's JSON, wall seconds, peak RSS MB) of `bench.py --worker args...` in a new process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--worker", *args], stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"worker {args} failed with exit code {proc.returncode}")
+    return json.loads(out.decode().strip().splitlines()[-1]), time.perf_counter() - t0, usage.ru_maxrss / 1024
+
+
+def chat_start_seconds(index_dir: Path) -> float:
+    """`hpsr chat` in a new process until its page answers HTTP 200."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "hpsr"), "--index", str(index_dir), "chat",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    try:
+        while time.perf_counter() - t0 < 120:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - t0
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit("hpsr chat did not serve its page within 120 s")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def disk_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def make_large_corpus(src: Path, dest: Path, copies: int) -> Path:
+    """`copies` copies of every file, each copy retitled so no chunk text repeats exactly
+    (hpsr never embeds identical text twice, which would make the comparison unfair)."""
+    from pypdf import PdfWriter
+
+    from ingest import load_document
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.iterdir()):
+        if path.suffix.lower() not in {".pdf", ".txt", ".md"} or path.name == "SOURCES.md":
+            continue
+        title = load_document(path).title
+        for i in range(copies):
+            target = dest / f"{path.stem}-copy{i}{path.suffix}"
+            if path.suffix.lower() == ".pdf":
+                writer = PdfWriter(clone_from=str(path))
+                writer.add_metadata({"/Title": f"{title} (copy {i})"})
+                writer.write(str(target))
+            else:
+                target.write_text(f"{title} (copy {i})\n" + path.read_text(encoding="utf-8").split("\n", 1)[1],
+                                  encoding="utf-8")
+    return dest
+
+
+def measure(system: str, corpus: Path, work: Path, repeat: int) -> dict:
+    runs = []
+    for r in range(repeat):
+        out = work / f"{system}-{corpus.name}-{r}"
+        shutil.rmtree(out, ignore_errors=True)
+        ing, wall, rss = run_worker("ingest", system, str(corpus), str(out))
+        qry, _, qrss = run_worker("query", system, str(out), repr(time.time()), "5")
+        row = {"chunks": ing["chunks"], "ingest_s": wall, "chunks_per_s": ing["chunks"] / wall,
+               "ingest_rss_mb": rss, "index_mb": disk_mb(out), "query_rss_mb": qrss, **qry}
+        if system == "hpsr":
+            row["chat_page_s"] = chat_start_seconds(out)
+        runs.append(row)
+        print(f"  {system} on {corpus.name}, run {r + 1}: " + ", ".join(
+            f"{k}={v:.3g}" for k, v in row.items()), file=sys.stderr)
+        if r < repeat - 1:
+            shutil.rmtree(out)
+    return {k: statistics.median(run[k] for run in runs) for k in runs[0]}
+
+
+def table(results: list[tuple[str, str, dict]]) -> str:
+    lines = ["| corpus | system | chunks | ingest s | chunks/s | ingest peak RSS MB | index on disk MB "
+             "| first result, new process s | chat page s | warm p50 ms | warm p95 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for corpus, system, m in results:
+        chat = f"{m['chat_page_s']:.1f}" if "chat_page_s" in m else "–"
+        lines.append(f"| {corpus} | {system} | {m['chunks']:.0f} | {m['ingest_s']:.1f} | {m['chunks_per_s']:.1f} "
+                     f"| {m['ingest_rss_mb']:.0f} | {m['index_mb']:.1f} | {m['cold_s']:.2f} | {chat} "
+                     f"| {m['p50_ms']:.1f} | {m['p95_ms']:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--worker"]:
+        kind, system, *rest = sys.argv[2:]
+        if kind == "ingest":
+            result = worker_ingest(system, Path(rest[0]), Path(rest[1]))
+        else:
+            result = worker_query(system, Path(rest[0]), float(rest[1]), int(rest[2]))
+        print(json.dumps(result))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=REPO / "corpus")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    ap.add_argument("--large-chunks", type=int, default=5000, help="minimum chunks of the large corpus (0: skip)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = ap.parse_args()
+    systems = args.systems.split(",")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="hpsr-bench-") as tmp:
+        work = Path(tmp)
+        for system in systems:
+            results.append(("bundled", system, measure(system, args.corpus, work, args.repeat)))
+        if args.large_chunks:
+            fewest = min(m["chunks"] for _, _, m in results)
+            copies = math.ceil(args.large_chunks / fewest)
+            large = make_large_corpus(args.corpus, work / f"corpus-x{copies}", copies)
+            for system in systems:
+                results.append((f"bundled x{copies}", system, measure(system, large, work, args.repeat)))
+    print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d')}\n")
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps([{"corpus": c, "system": s, **m} for c, s, m in results], indent=1))
+
+
+if __name__ == "__main__":
+    main()
