@@ -2,7 +2,7 @@
 same model, same machine, same run, on the bundled corpus and on copies of it with at least
 5,000 chunks.
 
-Usage: .venv/bin/python bench/bench.py [--repeat 3] [--large-chunks 5000] [--json FILE]
+Usage: .venv/bin/python bench/bench.py [--repeat 3] [--large-repeat N] [--large-chunks 5000] [--json FILE]
 (`make bench` installs the `bench` extra, langchain-community, first.)
 
 Every measurement runs in a fresh process, so imports, model loading and peak RSS are counted
@@ -33,6 +33,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from index.settings import Settings  # noqa: E402
+from procmem import peak_rss_mb  # noqa: E402  (bench/procmem.py)
 EVAL = REPO.parent / "shared" / "eval"
 SYSTEMS = ("hpsr", "langchain")
 
@@ -86,16 +89,16 @@ def _pct(values: list[float], p: int) -> float:
 
 
 def run_worker(*args: str) -> tuple[dict, float, float]:
-    """(worker's JSON, wall seconds, peak RSS MB) of `bench.py --worker args...` in a new process."""
+    """(worker's JSON, wall seconds, peak RSS MB of its process tree) of `bench.py --worker args...`
+    in a new process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--worker", *args], stdout=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    peak = peak_rss_mb(proc)  # the worker and any reader processes it starts
     out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
+    if proc.wait():
         raise SystemExit(f"worker {args} failed with exit code {proc.returncode}")
-    return json.loads(out.decode().strip().splitlines()[-1]), time.perf_counter() - t0, usage.ru_maxrss / 1024
+    return json.loads(out.decode().strip().splitlines()[-1]), time.perf_counter() - t0, peak
 
 
 def chat_start_seconds(index_dir: Path) -> float:
@@ -193,6 +196,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=REPO / "corpus")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     ap.add_argument("--large-chunks", type=int, default=5000, help="minimum chunks of the large corpus (0: skip)")
+    ap.add_argument("--large-repeat", type=int, help="runs per figure on the large corpus (default: --repeat)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
@@ -207,9 +211,11 @@ def main() -> None:
             copies = math.ceil(args.large_chunks / fewest)
             large = make_large_corpus(args.corpus, work / f"corpus-x{copies}", copies)
             for system in systems:
-                results.append((f"bundled x{copies}", system, measure(system, large, work, args.repeat)))
-    print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d')}\n")
+                results.append((f"bundled x{copies}", system,
+                                measure(system, large, work, args.large_repeat or args.repeat)))
+    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"embedding backend {Settings.load().backend}; {time.strftime('%Y-%m-%d')}; medians of "
+          f"{args.repeat} runs (bundled), {args.large_repeat or args.repeat} (large)\n")
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps([{"corpus": c, "system": s, **m} for c, s, m in results], indent=1))

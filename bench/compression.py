@@ -25,6 +25,7 @@ import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
 from index.embedder import get_embedder  # noqa: E402
+from index.settings import Settings  # noqa: E402
 from index.store import current_generation, read_generation, vector_index  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"
@@ -52,7 +53,7 @@ def main() -> None:
                                          EVAL / "scifact" / "queries.jsonl") if p.is_file()]
     texts = [json.loads(line).get("question") or json.loads(line).get("text")
              for f in files for line in f.read_text().splitlines() if line.strip()]
-    queries = get_embedder().encode(texts)
+    queries = get_embedder(Settings.load().backend).encode(texts)
     faiss.omp_set_num_threads(1)  # as the search path runs it (index/search.py)
     n, dim = vectors.shape
     print(f"{n} chunk vectors from {args.index}, {len(texts)} queries, "

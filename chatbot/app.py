@@ -14,6 +14,7 @@ import gradio as gr  # noqa: E402
 from chatbot.answer import MAX_QUESTION_CHARS, answer  # noqa: E402
 from chatbot.render import answer_markdown, escape, sources_markdown  # noqa: E402
 from index import Settings, build_index, open_index  # noqa: E402
+from index.embedder import get_embedder  # noqa: E402
 from ingest import SUPPORTED, HpsrError  # noqa: E402
 
 MAX_UPLOAD_MB = 50
@@ -165,6 +166,8 @@ def ensure_index(settings: Settings) -> None:
         print(f"Building the index ({e.__class__.__name__.replace('Error', '')}): "
               f"this takes about a minute on a laptop.", flush=True)
         print(build_index(index_dir=settings.index_dir, settings=settings).summary(), flush=True)
+    # Load the model (and make its one-time ONNX export) before serving, not in the first request.
+    get_embedder(settings.backend).encode_query("warm up")
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,

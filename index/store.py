@@ -3,7 +3,8 @@
 Layout of an index directory:
 
     CURRENT          name of the live generation (replaced atomically with os.replace)
-    gen-<id>/        vectors.faiss, chunks.jsonl, manifest.json (written last)
+    gen-<id>/        vectors.faiss, bm25/, chunks.jsonl, manifest.json (written last);
+                     vectors.f16.npy too when vectors.faiss is compressed (sq8)
     .tmp-<id>/       a generation being written; left over only by a crash, removed later
     .lock            held by a builder so two rebuilds never interleave
 
@@ -29,6 +30,7 @@ from ingest.types import Chunk
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 VECTORS, CHUNKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "manifest.json"
+EXACT_VECTORS = "vectors.f16.npy"  # beside a compressed index only; read by rebuilds, not searches
 
 
 class Generation:
@@ -55,6 +57,14 @@ class Generation:
         return self._sparse
 
     def vectors(self) -> np.ndarray:
+        """The embeddings as computed (for rebuilds): a compressed index keeps them beside it,
+        so re-quantizing never compounds its error."""
+        exact = self.path / EXACT_VECTORS
+        if exact.is_file():
+            try:
+                return np.load(exact, allow_pickle=False).astype(np.float32)
+            except (OSError, ValueError) as e:
+                raise IndexCorruptError(f"{exact} is unreadable ({e}); {REBUILD_HINT}") from e
         return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
 
 
@@ -141,6 +151,8 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk],
     tmp.mkdir()
     manifest = {**manifest, "vector_index": kind}
     faiss.write_index(vector_index(vectors, int(manifest["model"]["dim"]), kind), str(tmp / VECTORS))
+    if kind != "flat":  # float16: cosine error ~1e-4, and a round trip gives the same values
+        np.save(tmp / EXACT_VECTORS, np.asarray(vectors, dtype=np.float16), allow_pickle=False)
     write_sparse(tmp, sparse_texts)
     _write(tmp / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
     _write(tmp / MANIFEST, json.dumps({**manifest, "format": FORMAT_VERSION, "chunks": len(chunks)},

@@ -16,6 +16,9 @@ import index
 from conftest import REPO
 from hostile import hostile_files, record, slow_pages
 
+sys.path.insert(0, str(REPO / "bench"))
+from procmem import peak_rss_mb  # noqa: E402
+
 HPSR = Path(sys.executable).parent / "hpsr"
 
 
@@ -125,16 +128,16 @@ def test_cli_ingest_of_the_hostile_folder_is_bounded(hostile, small_corpus, tmp_
         proc = subprocess.Popen([str(HPSR), "--index", str(tmp_path / "index"), "ingest", "--quiet",
                                  str(small_corpus), str(folder)], stdout=f, stderr=subprocess.STDOUT,
                                 cwd=REPO, env={**os.environ, "HPSR_INGEST_THREADS": "1"})
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak_mb = peak_rss_mb(proc)
+        status = proc.wait()
     seconds = time.perf_counter() - t0
     text = out.read_text()
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert status == 0, text
     bad = [n for n, r in expect.items() if r is not None]
     for name in bad:
         assert f"skipped {folder / name}:" in text, f"{name} not reported:\n{text}"
     good = 3 + len(expect) - len(bad)
     assert f"{good} added" in text, text
-    peak_mb = usage.ru_maxrss / 1024
     assert peak_mb < 2000 and seconds < 120, (peak_mb, seconds)
     record("hostile_files", files_tried=len(expect) + 3, indexed=good, skipped_with_reason=len(bad),
            peak_rss_mb=round(peak_mb), seconds=round(seconds, 1),
@@ -195,4 +198,15 @@ def test_a_missing_source_folder_does_not_empty_the_index(tmp_path, make_small_c
     report = index.build_index([docs], index_dir=index_dir, progress=False)
     assert not report.removed and not report.swapped and _live(index_dir) == live, report.summary()
     assert "no such file or folder" in dict(report.skipped)[str(docs)]
+    assert len(index.Index.load(index_dir).documents) == 3
+
+
+def test_a_mistyped_path_leaves_the_index_as_it_was(tmp_path, make_small_corpus):
+    docs = make_small_corpus(tmp_path / "docs")
+    index_dir = tmp_path / "index"
+    index.build_index([docs], index_dir=index_dir, progress=False)
+    live = _live(index_dir)
+    report = index.build_index([tmp_path / "dcos"], index_dir=index_dir, progress=False)
+    assert not report.removed and not report.swapped and _live(index_dir) == live, report.summary()
+    assert any("none of the paths" in n for n in report.notes), report.notes
     assert len(index.Index.load(index_dir).documents) == 3

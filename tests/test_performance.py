@@ -12,7 +12,7 @@ import pytest
 
 import index
 from conftest import REPO
-from index.embedder import get_embedder, onnx_model
+from index.embedder import Embedder, get_embedder, onnx_model
 from index.evaluate import load_questions
 from index.settings import COMPRESS_ABOVE, Settings
 from index.store import current_generation, vector_index
@@ -33,10 +33,16 @@ def test_sq8_index_finds_what_the_flat_index_finds(tmp_path, small_corpus, small
         a, b = sq8.search(q, 3, mode="dense"), flat.search(q, 3, mode="dense")
         assert b[0].chunk_id in [h.chunk_id for h in a[:2]], q
         assert a[0].similarity == pytest.approx(b[0].similarity, abs=0.03), q
-    # A rebuild of an sq8 index reuses its (reconstructed) vectors: nothing is re-embedded.
-    again = index.build_index([small_corpus], tmp_path / "sq8", Settings.load(vector_index="sq8"),
-                              progress=False, full=True)
-    assert again.embedded == 0 and again.chunks == report.chunks, again.summary()
+    # The embeddings as computed are kept beside the 8-bit index (float16), so a rebuild reuses
+    # them without compounding quantization error, and can go back to an exact flat index.
+    exact = flat.generation.vectors()
+    assert (sq8.generation.vectors() * exact).sum(1).min() > 0.9999
+    again = index.build_index([small_corpus], tmp_path / "sq8", Settings.load(vector_index="flat"),
+                              progress=False)
+    assert again.swapped and again.embedded == 0 and again.chunks == report.chunks, again.summary()
+    back = index.Index.load(tmp_path / "sq8")
+    assert isinstance(back.generation.faiss_index, faiss.IndexFlatIP)
+    assert (back.generation.vectors() * exact).sum(1).min() > 0.9999
 
 
 def test_sq8_recall_against_flat_on_the_bundled_corpus(corpus_index):
@@ -108,20 +114,51 @@ def test_onnx_int8_stays_close_to_torch(reference):
     assert cos.min() > 0.97 and cos.mean() > 0.98, cos
 
 
-def test_onnx_export_is_made_once_and_reused():
+def test_onnx_export_is_made_once_and_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPSR_CACHE", str(tmp_path))  # a fresh cache: the export really runs
     first = onnx_model(int8=True)
+    assert first.is_relative_to(tmp_path) and (first.parent / "model.onnx").is_file()
     stamp = first.stat().st_mtime_ns
     assert onnx_model(int8=True) == first and first.stat().st_mtime_ns == stamp
     assert not list(first.parent.glob("*.tmp")), "temporary export files left behind"
+    vecs = Embedder("onnx-int8").encode(TEXTS)  # a new embedder: it loads the fresh export
+    assert (vecs * get_embedder("onnx-int8").encode(TEXTS)).sum(1).min() > 0.9999
 
 
-def test_auto_backend_is_int8_only_with_vnni():
-    flags = open("/proc/cpuinfo").read()
-    vnni = "avx512_vnni" in flags or "avx_vnni" in flags
-    assert Settings.load().backend == ("onnx-int8" if vnni else "onnx")
+def test_onnx_export_failure_is_a_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("HPSR_CACHE", str(tmp_path / "file"))
+    with pytest.raises(index.ConfigError, match="HPSR_CACHE"):
+        onnx_model(int8=False)
+
+
+def test_auto_backend_resolves_to_a_concrete_one():
+    assert Settings.load().backend in ("onnx-int8", "onnx")
     assert Settings.load(backend="torch").backend == "torch"
+
+
+def test_index_refuses_an_embedder_of_other_precision(small_index):
+    settings = Settings.load()
+    other = "onnx" if settings.backend == "onnx-int8" else "onnx-int8"
+    with pytest.raises(index.IndexMismatchError, match="vectors"):
+        index.Index.load(small_index, embedder=get_embedder(other))
 
 
 def test_unknown_backend_is_a_config_error():
     with pytest.raises(index.ConfigError, match="backend"):
         Settings.load(backend="cuda")
+
+
+def test_parallel_reading_gives_the_same_index_and_reasons(tmp_path, make_small_corpus, small_index, monkeypatch):
+    import index.build
+
+    docs = make_small_corpus(tmp_path / "docs")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.7\n this is not really a PDF")
+    monkeypatch.setattr(index.build, "PARALLEL_READ_BYTES", 0)  # read in worker processes
+    steps = []
+    report = index.build_index([docs], tmp_path / "index", progress=lambda stage, done, total: steps.append(stage))
+    assert [p for p, _ in report.skipped] == [str(docs / "broken.pdf")], report.summary()
+    assert "PDF" in report.skipped[0][1], report.skipped
+    assert steps.count("files") == 4, steps  # one progress step per file, read or skipped
+    parallel, serial = index.Index.load(tmp_path / "index"), index.Index.load(small_index)
+    assert [(c.doc_id, c.page, c.text) for c in parallel.chunks] == [(c.doc_id, c.page, c.text) for c in serial.chunks]
