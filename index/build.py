@@ -161,15 +161,19 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
                 for pos in old_chunks[key]:
                     chunks.append(old.chunks[pos])
                     vectors.append(old_vectors[pos])
-        todo = [i for i, v in enumerate(vectors) if v is None]
+        # Text to embed, each distinct text once (boilerplate repeated across documents, copies).
+        todo: dict[str, list[int]] = {}
+        for i, v in enumerate(vectors):
+            if v is None:
+                todo.setdefault(embedding_text(chunks[i], settings.context), []).append(i)
         if todo:
             bar = _bar(progress, "chunks", len(todo), "chunk")
-            fresh = get_embedder(settings.backend).encode([embedding_text(chunks[i], settings.context) for i in todo],
-                                          threads=settings.ingest_threads,
-                                          batch_size=settings.batch_size, on_batch=bar.step)
+            fresh = get_embedder(settings.backend).encode(list(todo), threads=settings.ingest_threads,
+                                                          batch_size=settings.batch_size, on_batch=bar.step)
             bar.close()
-            for i, v in zip(todo, fresh):
-                vectors[i] = v
+            for positions, v in zip(todo.values(), fresh):
+                for i in positions:
+                    vectors[i] = v
         report.embedded = len(todo)
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
         manifest = {**settings.identity(), "sources": [os.path.realpath(p) for p in sources],

@@ -353,3 +353,16 @@ def test_cli_missing_index_is_one_line(tmp_path, capsys):
     assert main(["--index", str(tmp_path / "none"), "search", "zebra"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("hpsr: error:") and "\n" not in err and "hpsr ingest" in err, err
+
+
+def test_identical_chunks_are_embedded_once(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = "Shared Notes\n\nThe quokka census counted nine hundred animals near the river delta.\n"
+    (docs / "a.txt").write_text(text, encoding="utf-8")
+    (docs / "b.txt").write_text(text, encoding="utf-8")  # same title, same text: same embedding input
+    report = index.build_index([docs], index_dir=tmp_path / "index", progress=False)
+    assert report.chunks == 2 and report.embedded == 1, report.summary()
+    idx = index.Index.load(tmp_path / "index")
+    hits = idx.search("quokka census", 2, mode="dense")
+    assert {h.doc_id for h in hits} == {"a", "b"} and hits[0].similarity == pytest.approx(hits[1].similarity)
