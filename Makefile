@@ -23,7 +23,7 @@ index: setup         ## (re)build the index from corpus/ (incremental)
 test: setup          ## the whole test suite (browser tests need /usr/bin/chromium)
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q
 
-soak: setup          ## the reliability soak: 24 kills, 60 s of 16 users, 1500 examples (~8 min)
+soak: setup          ## the reliability soak: 24 kills, 60 s of 16 users, 1500 examples (~3 min)
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q -m soak
 
 eval: setup          ## retrieval quality table (dev sets and BEIR SciFact)
