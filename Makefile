@@ -26,7 +26,7 @@ test: setup          ## the whole test suite (browser tests need /usr/bin/chromi
 soak: setup          ## the reliability soak: 24 kills, 60 s of 16 users, 1500 examples (~3 min)
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q -m soak
 
-eval: setup          ## retrieval quality table (dev sets and BEIR SciFact)
+eval: index          ## retrieval quality table (dev sets and BEIR SciFact)
 	$(BIN)/hpsr eval
 	$(BIN)/hpsr eval --beir ../shared/eval/scifact
 
