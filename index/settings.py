@@ -44,11 +44,10 @@ class Settings:
     # memory and disk) or "auto" (sq8 from COMPRESS_ABOVE chunks). Recall cost measured with
     # bench/compression.py; see README.
     vector_index: str = "auto"
-    # How the embedding model runs (HPSR_BACKEND): "onnx-int8" (about twice the speed of
-    # torch), "onnx" (fp32), "torch", or "auto": int8 on CPUs with VNNI, else onnx (see
-    # index/embedder.py). Settings.load resolves "auto". int8/fp32 is part of the index
-    # identity; README has the measured retrieval cost.
-    backend: str = "auto"
+    # How the embedding model runs (HPSR_BACKEND): "onnx" (fp32 on ONNX Runtime: torch's
+    # vectors, no torch import on the query path), "onnx-int8" (faster ingest, measured
+    # retrieval cost in README) or "torch". int8/fp32 is part of the index identity.
+    backend: str = "onnx"
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -67,10 +66,8 @@ class Settings:
         if settings.mode not in ("hybrid", "dense", "bm25") or settings.fusion not in ("weighted", "rrf"):
             raise ConfigError(f"mode must be hybrid, dense or bm25 and fusion weighted or rrf, "
                               f"got {settings.mode!r} and {settings.fusion!r}")
-        from index.embedder import PRECISION, default_backend  # the backends
+        from index.embedder import PRECISION  # the backends
 
-        if settings.backend == "auto":
-            settings = replace(settings, backend=default_backend())
         if settings.backend not in PRECISION:
             raise ConfigError(f"backend must be one of {', '.join(PRECISION)}, got {settings.backend!r}")
         if settings.vector_index not in ("auto", "flat", "sq8"):

@@ -145,9 +145,9 @@ def test_beir_benchmark_end_to_end(tmp_path):
 
 
 # --- hybrid beats each single mode on measured dev questions ---------------------------------------
-# Ranks of the first relevant passage on the bundled corpus (fp32 / int8 embeddings):
-#   dev-09 "How many global symposia has HSG delivered?"       dense 2 / 5, BM25 1, hybrid 1
-#   dev-04 "What is the mission of Results for Development?"   dense 26 / 9, BM25 1, hybrid 1
+# Ranks of the first relevant passage on the bundled corpus (`hpsr eval`, default backend):
+#   dev-09 "How many global symposia has HSG delivered?"       dense 2, BM25 1, hybrid 1
+#   dev-04 "What is the mission of Results for Development?"   dense 26, BM25 1, hybrid 1
 #   dev-01 "How many members does Health Systems Global have?" dense 1, BM25 3, hybrid 1
 HYBRID_WINS = [("dev-09", "dense"), ("dev-04", "dense"), ("dev-01", "bm25")]
 

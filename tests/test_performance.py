@@ -85,7 +85,7 @@ def test_bm25_search_never_loads_the_embedding_model(small_index):
 
 def test_default_backend_answers_without_torch(small_index):
     mods = _modules_after(f"import index; idx = index.Index.load({str(small_index)!r})\n"
-                          "assert idx.settings.backend in ('onnx-int8', 'onnx')\n"
+                          "assert idx.settings.backend == 'onnx'\n"
                           "h = idx.search('where does the forest giraffe live', 3)\n"
                           "assert h[0].doc_id == 'okapi-guide', h")
     assert "onnxruntime" in mods and not {"torch", "sentence_transformers", "transformers"} & mods
@@ -132,8 +132,8 @@ def test_onnx_export_failure_is_a_clear_error(tmp_path, monkeypatch):
         onnx_model(int8=False)
 
 
-def test_auto_backend_resolves_to_a_concrete_one():
-    assert Settings.load().backend in ("onnx-int8", "onnx")
+def test_default_backend_is_onnx_fp32():
+    assert Settings.load().backend == "onnx"
     assert Settings.load(backend="torch").backend == "torch"
 
 
@@ -162,3 +162,11 @@ def test_parallel_reading_gives_the_same_index_and_reasons(tmp_path, make_small_
     assert steps.count("files") == 4, steps  # one progress step per file, read or skipped
     parallel, serial = index.Index.load(tmp_path / "index"), index.Index.load(small_index)
     assert [(c.doc_id, c.page, c.text) for c in parallel.chunks] == [(c.doc_id, c.page, c.text) for c in serial.chunks]
+
+
+def test_a_text_gets_the_same_vector_whatever_it_is_embedded_with():
+    """The build reuses vectors by text: that needs one vector per text, batch or not."""
+    embedder = get_embedder(Settings.load().backend)
+    alone = embedder.encode([TEXTS[0]])
+    together = embedder.encode(TEXTS[::-1], batch_size=32)[-1:]
+    assert np.abs(alone - together).max() < 1e-6
