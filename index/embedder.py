@@ -5,8 +5,9 @@ Ways to run it (Settings.backend, HPSR_BACKEND):
   machine, the first time it is needed, into the user cache (dynamic int8 quantization for
   "onnx-int8"). No torch on the query path, so a new process answers in about a second.
 - "torch": sentence-transformers on torch, the reference.
-"onnx" is the default: the same vectors as torch (cosine 0.9999999). "onnx-int8" embeds about
-1.5x faster but moved first places on the dev questions (README); it is an option, not the default.
+"onnx" is the default: the same vectors as torch (cosine 0.9999999). "onnx-int8" indexes about
+1.4-1.6x faster (bench/bench.py) but moved first places on the dev questions (README); it is an
+option, not the default.
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ EXPORT_VERSION = 1  # bump when the export or quantization recipe changes
 # What an index records about its vectors: fp32 backends agree to 1e-6; int8 ones only with
 # the same quantization recipe.
 PRECISION = {"onnx-int8": f"int8-v{EXPORT_VERSION}", "onnx": "fp32", "torch": "fp32"}
-# Dynamic int8, every op, one scale per output channel: the variant that kept embeddings closest
-# to fp32 (mean cosine 0.994, min 0.986) at about twice the fp32 speed; see README.
+# Dynamic int8, every op, one scale per output channel: of the variants probed, the one whose
+# embeddings stayed closest to fp32 (mean cosine 0.994, min 0.986).
 INT8_OPTIONS = {"per_channel": True, "reduce_range": False}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 

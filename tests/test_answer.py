@@ -9,7 +9,7 @@ from chatbot.answer import ABSTAIN_BELOW, ABSTAIN_TEXT, answer, search_query, se
 from chatbot.calibrate import calibrate
 from chatbot.render import answer_markdown, escape, sources_markdown
 from index import Index
-from index.evaluate import load_questions, normalize
+from index.evaluate import normalize
 
 from conftest import REPO
 

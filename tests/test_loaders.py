@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import MD_TEXT, PDF_HEADER, PDF_PAGES, PDF_TITLE
+from conftest import PDF_HEADER, PDF_PAGES, PDF_TITLE
 from ingest import IngestError, discover, load_document
 
 
