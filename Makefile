@@ -26,9 +26,13 @@ test: setup          ## the whole test suite (browser tests need /usr/bin/chromi
 soak: setup          ## the reliability soak: 24 kills, 60 s of 16 users, 1500 examples (~3 min)
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -q -m soak
 
-eval: index          ## retrieval quality table (dev sets and BEIR SciFact)
+SCIFACT ?= ../shared/eval/scifact
+
+eval: index          ## answer and retrieval quality on eval/ (dev and test), and BEIR SciFact if present
+	$(BIN)/hpsr eval --answers
 	$(BIN)/hpsr eval
-	$(BIN)/hpsr eval --beir ../shared/eval/scifact
+	@if [ -d "$(SCIFACT)" ]; then $(BIN)/hpsr eval --beir "$(SCIFACT)"; \
+	else echo "BEIR SciFact skipped: no folder at $(SCIFACT) (set SCIFACT=DIR to a BEIR scifact folder)"; fi
 
 bench: setup         ## side-by-side performance benchmark against the LangChain tutorial pipeline
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

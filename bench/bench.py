@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from index.settings import Settings  # noqa: E402
 from procmem import peak_rss_mb  # noqa: E402  (bench/procmem.py)
-EVAL = REPO.parent / "shared" / "eval"
+EVAL = REPO / "eval" / "dev"  # the project's dev questions
 SYSTEMS = ("hpsr", "langchain")
 
 
@@ -45,7 +45,7 @@ SYSTEMS = ("hpsr", "langchain")
 def _questions() -> list[str]:
     from index.evaluate import load_questions
 
-    return [q["question"] for f in ("hpsr_dev.jsonl", "pdf_dev.jsonl") for q in load_questions(EVAL / f)]
+    return [q["question"] for f in ("report.jsonl", "pdfs.jsonl") for q in load_questions(EVAL / f)]
 
 
 def worker_ingest(system: str, corpus: Path, out: Path) -> dict:

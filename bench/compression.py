@@ -28,7 +28,8 @@ from index.embedder import get_embedder  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from index.store import current_generation, read_generation, vector_index  # noqa: E402
 
-EVAL = REPO.parent / "shared" / "eval"
+EVAL = REPO / "eval" / "dev"  # the project's dev questions
+SCIFACT = REPO.parent / "shared" / "eval" / "scifact"  # optional: used when it sits beside the checkout
 KINDS = ("flat", "sq8")
 K = 10
 
@@ -49,8 +50,8 @@ def main() -> None:
     args = ap.parse_args()
     gen = read_generation(current_generation(args.index))
     vectors = gen.vectors()
-    files = args.queries or [p for p in (EVAL / "hpsr_dev.jsonl", EVAL / "pdf_dev.jsonl",
-                                         EVAL / "scifact" / "queries.jsonl") if p.is_file()]
+    files = args.queries or [p for p in (EVAL / "report.jsonl", EVAL / "pdfs.jsonl",
+                                         SCIFACT / "queries.jsonl") if p.is_file()]
     texts = [json.loads(line).get("question") or json.loads(line).get("text")
              for f in files for line in f.read_text().splitlines() if line.strip()]
     queries = get_embedder(Settings.load().backend).encode(texts)

@@ -1,6 +1,7 @@
 """Extractive answers: pick the sentences of the retrieved passages that best answer the
 question, and cite each one. No generated text: every answer sentence is a verbatim span of
-a cited passage, so the chat can never state what the documents do not say.
+a cited passage, so the chat can never state what the documents do not say. When the
+documents do not answer (chatbot.answerable), it says so and why.
 """
 from __future__ import annotations
 
@@ -9,29 +10,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chatbot.answerable import KIND_PATTERNS, Judge, Thresholds, answer_kind
+from chatbot.followup import resolve
+from chatbot.sentences import Sentence, candidates
+from chatbot.terms import question_terms
 from index import Hit, Index
-from ingest.normalize import clean
+from ingest.normalize import FOOTNOTE_MARK, clean
 
-# Below this cosine similarity between the question and the best passage, the documents are
-# taken not to answer it. Calibrated on ../shared/eval/hpsr_dev.jsonl with `hpsr calibrate`
-# (midpoint of the gap between off-topic and answerable questions); see README.
-ABSTAIN_BELOW = 0.31
 MAX_QUESTION_CHARS = 1000
 ABSTAIN_TEXT = "The documents don't answer this question."
-
-_BOUNDARY = re.compile(r"[.!?][\"”’)]?\s+(?=[\"“(\[•]?[A-Z0-9€£$])|\n+")
-_ABBREVIATIONS = ("fig.", "e.g.", "i.e.", "no.", "al.", "vol.", "p.", "pp.", "dr.", "mr.", "ms.",
-                  "st.", "vs.", "approx.", "incl.", "ref.", "eq.", "tab.")
-_FOOTNOTE = re.compile(r"(?<=[\w)])\[\d{1,3}\]")  # "Kosovo[1]": would read as our citation
-_FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|so)\b|\b(it|its|they|them|their|this|"
-                        r"that|these|those|he|she|his|her)\b", re.I)
+POOL_DEPTH = 20  # passages searched for ones that mention the question's names and years
+SCORED_SENTENCES = 8  # sentences embedded per question, after a cheap first ranking
+# A sentence's relevance: cosine to the question, plus these times the passage's similarity,
+# the share of the question's words it holds, and 1 if it holds the kind of answer asked for.
+# "tail": a sentence scoring this much below the best one is left out.
+WEIGHTS = {"prior": 0.2, "overlap": 0.3, "kind": 0.15, "tail": 0.3}
 
 
 @dataclass(frozen=True)
 class Citation:
     number: int  # the [n] used in the answer text
     hit: Hit
-    sentences: tuple[tuple[int, int], ...]  # character spans in hit.text quoted in the answer
+    sentences: tuple[tuple[int, int], ...]  # character spans in `passage` quoted in the answer
+    passage: str = ""  # the cited text: the hit's passage widened to whole sentences (same page)
 
 
 @dataclass(frozen=True)
@@ -42,41 +43,29 @@ class Answer:
     hits: tuple[Hit, ...]  # everything retrieved, best first (shown as low-confidence on abstain)
     abstained: bool
     confidence: float  # the best passage's cosine similarity to the question
-    search_query: str = ""  # the question as searched (with the previous turn for follow-ups)
+    search_query: str = ""  # the question as searched: a follow-up says what "it" is
     notes: tuple[str, ...] = field(default=())
+    reason: str = ""  # why the documents don't answer it, in plain words (when abstained)
+    signals: dict = field(default_factory=dict, compare=False)  # what the decision rested on
+
+    @property
+    def rewritten(self) -> bool:
+        """The question was searched in other words (a follow-up made to stand alone)."""
+        return bool(self.search_query) and self.search_query != self.question
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences (or stand-alone lines) of a passage."""
-    spans, start = [], 0
-    for m in _BOUNDARY.finditer(text):
-        if m.group().strip() and text[:m.start() + 1].lower().endswith(_ABBREVIATIONS):
-            continue  # "Fig. 2", "e.g. the", "et al. 2020": not the end of a sentence
-        spans.append((start, m.start() + len(m.group().rstrip())))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e - s >= 12:
-            out.append((s, e))
-    return out
-
-
-def search_query(question: str, previous: str | None) -> str:
-    """The question to search for: a follow-up ('and how many members does it have?')
-    borrows the words of the previous question so the search knows what 'it' is."""
-    if previous and (_FOLLOW_UP.search(question) or len(question.split()) <= 3):
-        return f"{previous.strip()} {question.strip()}"
-    return question
+def thresholds(index: Index) -> Thresholds:
+    s = index.settings
+    return Thresholds(s.abstain_similarity, s.abstain_sentence_similarity, s.abstain_coverage,
+                      s.abstain_absent_share)
 
 
 def answer(index: Index, question: str, previous: str | None = None, doc: str | None = None,
-           k: int = 5, max_sentences: int = 3, threshold: float = ABSTAIN_BELOW) -> Answer:
-    """Answer `question` from `index` with cited sentences, or abstain below `threshold`."""
+           k: int = 5, max_sentences: int = 3, limits: Thresholds | None = None) -> Answer:
+    """Answer `question` from `index` with cited sentences, or abstain and say why.
+
+    previous: the conversation's last question (as searched), for follow-ups.
+    """
     question = question.strip()
     notes: list[str] = []
     if len(question) > MAX_QUESTION_CHARS:
@@ -86,60 +75,96 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     # it is) go, as they do from documents; `previous` comes from API callers too: bound it.
     question = clean(question)
     previous = clean(previous[:MAX_QUESTION_CHARS]) if previous else None
-    query = search_query(question, previous)
-    hits = index.search(query, k=k, doc=doc, mode="hybrid")
+    query = resolve(question, previous)
+    limits = limits or thresholds(index)
+    # Deeper than k: the passages that mention what the question names may rank below it.
+    found = index.search(query, k=max(k, POOL_DEPTH), doc=doc, mode="hybrid")
+    hits = found[:k]
     confidence = max((h.similarity or 0.0 for h in hits), default=0.0)
-    if not hits or confidence < threshold:
-        return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes))
+    judge = Judge(index)
 
-    # Score every sentence of the top passages against the question; the passage's own
-    # similarity is a prior, so a sentence from a strong passage beats a stray match.
-    candidates: list[tuple[int, int, int]] = []  # (hit index, start, end)
-    for h_i, hit in enumerate(hits[:3]):
-        candidates += [(h_i, s, e) for s, e in sentence_spans(hit.text)]
-    if not candidates:
-        return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes))
-    texts = [hits[h].text[s:e] for h, s, e in candidates]
-    # Sentences are scored against the question itself: for a follow-up, the previous turn
-    # only steers the search to the right passages.
-    vecs = index.embedder.encode([question] + texts, threads=index.settings.query_threads)
-    qv, sv = vecs[0], vecs[1:]
-    prior = np.array([hits[h].similarity or 0.0 for h, _, _ in candidates])
-    relevance = (sv @ qv + 0.2 * prior + 0.3 * _overlap(question, texts)
-                 + 0.15 * _answer_type(question, texts))
+    def abstain(reason: str, signals: dict) -> Answer:
+        return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes),
+                      reason, signals)
 
-    chosen = _mmr(relevance, sv, max_sentences)
+    if not hits:
+        verdict = judge.judge(query, hits, [], [], 0.0, limits)
+        return abstain(verdict.reason, verdict.signals)
+    # Quote from passages that mention the places and names the question does, if any do.
+    terms = question_terms(query)
+    pool = [h for h in found if judge.supports(terms, h)][:k] or hits
+    sentences, contexts = candidates(index, pool)
+    chosen, sims = _choose(index, query, pool, sentences, max_sentences) if sentences else ([], [])
+    verdict = judge.judge(query, hits, list(dict.fromkeys(pool[sentences[c].hit] for c in chosen)),
+                          [sentences[c].text for c in chosen], max((float(sims[c]) for c in chosen), default=0.0),
+                          limits)
+    if not verdict.answerable:
+        return abstain(verdict.reason, verdict.signals)
+    return _compose(question, query, hits, pool, [sentences[c] for c in chosen], contexts, confidence,
+                    notes, verdict.signals)
+
+
+def _choose(index: Index, question: str, pool: list[Hit], sentences: list[Sentence],
+            n: int) -> tuple[list[int], np.ndarray]:
+    """The best sentences (MMR), and every sentence's cosine similarity to the question.
+
+    The passage's own similarity is a prior, so a sentence from a strong passage beats a stray
+    match; words shared with the question and the kind of answer asked for (a year for 'when',
+    a number for 'how many') count too: the embedding alone often prefers a sentence that
+    restates the subject over the one that holds the date or figure.
+    """
+    texts = [s.text for s in sentences]
+    prior = np.array([pool[s.hit].similarity or 0.0 for s in sentences])
+    lexical = (WEIGHTS["prior"] * prior + WEIGHTS["overlap"] * _overlap(question, texts)
+               + WEIGHTS["kind"] * _answer_type(question, texts))
+    # Embedding a sentence costs ~15 ms on a laptop core: only the best few by the cheap signals.
+    keep = np.argsort(-lexical, kind="stable")[:SCORED_SENTENCES]
+    vecs = index.embedder.encode_cached([question] + [texts[i] for i in keep],
+                                        threads=index.settings.query_threads)
+    sims = np.full(len(texts), -1.0)
+    sims[keep] = vecs[1:] @ vecs[0]
+    relevance = np.where(sims > -1.0, sims + lexical, -np.inf)
+    sv = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+    sv[keep] = vecs[1:]
+    chosen = _mmr(relevance, sv, n, candidates=list(keep))
     best = relevance[chosen[0]]
-    chosen = [c for c in chosen if relevance[c] >= best - 0.15]  # drop weak tail sentences
-    chosen.sort(key=lambda c: (candidates[c][0], candidates[c][1]))  # passage, then reading order
+    chosen = [c for c in chosen if relevance[c] >= best - WEIGHTS["tail"]]  # drop weak tail sentences
+    chosen.sort(key=lambda c: (sentences[c].hit, sentences[c].start))  # passage, then reading order
+    return chosen, sims
 
+
+def _compose(question: str, query: str, hits: list[Hit], pool: list[Hit], chosen: list[Sentence],
+             contexts: dict, confidence: float, notes: list[str], signals: dict) -> Answer:
+    """The answer text with [n] after each sentence, and one citation per quoted passage: the
+    passage widened to whole sentences, so the quote is verbatim inside what is cited."""
     numbers: dict[int, int] = {}
-    spans: dict[int, list[tuple[int, int]]] = {}
-    parts = []
-    for c in chosen:
-        h, s, e = candidates[c]
-        n = numbers.setdefault(h, len(numbers) + 1)
-        spans.setdefault(h, []).append((s, e))
-        parts.append(f"{_FOOTNOTE.sub('', hits[h].text[s:e]).strip()} [{n}]")
-    citations = tuple(Citation(n, hits[h], tuple(spans[h])) for h, n in numbers.items())
-    return Answer(question, " ".join(parts), citations, tuple(hits), False, confidence, query,
-                  tuple(notes))
-
-
-_WHEN = re.compile(r"^\s*(when|in what year|what year|since when)\b", re.I)
-_HOW_MANY = re.compile(r"\b(how (many|much|often|long)|what (share|proportion|percentage|number|amount))\b", re.I)
-_YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
-_NUMBER = re.compile(r"\d")
+    for s in chosen:
+        numbers.setdefault(s.hit, len(numbers) + 1)
+    citations = []
+    for h, n in numbers.items():
+        block, cs, ce = contexts[h]
+        mine = [s for s in chosen if s.hit == h]
+        lo, hi = min([cs] + [s.start for s in mine]), max([ce] + [s.end for s in mine])
+        citations.append(Citation(n, pool[h], tuple((s.start - lo, s.end - lo) for s in mine), block[lo:hi]))
+    text = " ".join(f"{' '.join(FOOTNOTE_MARK.sub('', s.text).split())} [{numbers[s.hit]}]" for s in chosen)
+    return Answer(question, text, tuple(citations), tuple(hits), False, confidence, query, tuple(notes),
+                  "", signals)
 
 
 def _answer_type(question: str, sentences: list[str]) -> np.ndarray:
     """1 for sentences holding the kind of answer asked for (a year for 'when', a number for
-    'how many'), else 0. The embedding alone often prefers a sentence that restates the
-    subject over the one that holds the date or figure."""
-    pattern = _YEAR if _WHEN.search(question) else _NUMBER if _HOW_MANY.search(question) else None
-    if pattern is None:
+    'how many', a cause for 'why'), else 0."""
+    kind = answer_kind(question)
+    if kind is None:
         return np.zeros(len(sentences))
+    pattern = _DIGITS if kind == "number" else KIND_PATTERNS[kind]  # a figure, an amount...
     return np.array([1.0 if pattern.search(s) else 0.0 for s in sentences])
+
+
+# A figure: digits, or a number word inside the sentence ("up to eight sessions"; a sentence
+# opening "Two global entities..." is not giving a count).
+_DIGITS = re.compile(r"\d|(?<=\w )(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+                     r"thirty|forty|fifty|hundred|thousand|million|billion|half|third|quarter)\b", re.I)
 
 
 def _words(text: str) -> set[str]:
@@ -162,10 +187,10 @@ def _overlap(query: str, sentences: list[str]) -> np.ndarray:
     return np.array([sum(weight[w] for w in q if w in b) / total for b in bags])
 
 
-def _mmr(relevance: np.ndarray, vecs: np.ndarray, n: int, lam: float = 0.7) -> list[int]:
+def _mmr(relevance: np.ndarray, vecs: np.ndarray, n: int, candidates: list[int], lam: float = 0.7) -> list[int]:
     """Maximal marginal relevance: relevant sentences that do not repeat each other."""
     chosen: list[int] = []
-    rest = list(range(len(relevance)))
+    rest = list(candidates)
     while rest and len(chosen) < n:
         def gain(i: int) -> float:
             redundancy = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)

@@ -56,7 +56,9 @@ class ChatApp:
             return "", history, "", previous
         history += [{"role": "user", "content": escape(ans.question)},
                     {"role": "assistant", "content": answer_markdown(ans)}]
-        return "", history, sources_markdown(ans), ans.question
+        # The question as searched: a follow-up's subject is named there, so the next
+        # follow-up keeps it ("and how many members does it have?" -> "... does HSG have?").
+        return "", history, sources_markdown(ans), ans.search_query or ans.question
 
     def answer_api(self, question: str, doc: str = "", previous: str = "") -> dict:
         """Structured answer for programs: text, abstained, confidence, cited passages, notes."""
@@ -65,10 +67,11 @@ class ChatApp:
         except HpsrError as e:  # empty question, unknown document: a message, not a stack trace
             raise gr.Error(str(e)) from e
         return {
-            "answer": ans.text, "abstained": ans.abstained, "confidence": round(ans.confidence, 4),
+            "answer": ans.text, "abstained": ans.abstained, "reason": ans.reason,
+            "searched_as": ans.search_query, "confidence": round(ans.confidence, 4),
             "notes": list(ans.notes),
-            "citations": [{"number": c.number, **asdict(c.hit),
-                           "quoted": [c.hit.text[s:e] for s, e in c.sentences]}
+            "citations": [{"number": c.number, **asdict(c.hit), "passage": c.passage,
+                           "quoted": [c.passage[s:e] for s, e in c.sentences]}
                           for c in ans.citations],
             "passages": [asdict(h) for h in ans.hits],
         }
@@ -127,8 +130,9 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
         previous = gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
+                # latex_delimiters=[]: "$5 ... $10" in a document is money, not math.
                 chatbot = gr.Chatbot(elem_id="chatbot", height=480, buttons=["copy", "copy_all"],
-                                     label="Chat")
+                                     label="Chat", latex_delimiters=[])
                 question = gr.Textbox(elem_id="question", label="Question", max_length=MAX_QUESTION_CHARS,
                                       info=f"At most {MAX_QUESTION_CHARS} characters; longer text is cut.",
                                       placeholder="e.g. When was Health Systems Global founded?")
@@ -138,7 +142,8 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             with gr.Column(scale=2):
                 doc = gr.Dropdown(choices=app.doc_choices(), value="", label="Search in",
                                   elem_id="doc")
-                sources = gr.Markdown("Sources of the answer appear here.", elem_id="sources")
+                sources = gr.Markdown("Sources of the answer appear here.", elem_id="sources",
+                                      latex_delimiters=[])
                 with gr.Accordion("Add documents", open=False):
                     files = gr.File(file_count="multiple", file_types=list(SUPPORTED),
                                     elem_id="upload", label="PDF, .txt or .md")

@@ -1,43 +1,113 @@
-"""Choose the abstention threshold from a question set with answerable and out-of-scope questions."""
+"""Choose the abstention thresholds on question sets with answerable and out-of-scope questions.
+
+Each question is answered once with every threshold off, keeping the signals the decision
+rests on (chatbot.answerable). Then every combination on a grid is scored offline: the most
+out-of-scope questions refused while at most `max_false` of the answerable ones are, and, among
+the best, the combination in the middle of the range, so a small shift in a signal does not
+flip the decision.
+"""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from chatbot.answer import answer
+from chatbot.answerable import Thresholds, decide
 from index import Index
-from index.evaluate import load_questions, score_questions
+from index.evaluate import load_questions
+
+GRID = {
+    "similarity": np.round(np.arange(0.20, 0.52, 0.02), 2),
+    "sentence_similarity": np.round(np.arange(0.30, 0.66, 0.02), 2),
+    "coverage": np.round(np.arange(0.0, 0.42, 0.04), 2),
+    "absent_share": np.round(np.append(np.arange(0.3, 1.01, 0.05), 2.0), 2),
+}
+SETTING = {"similarity": "HPSR_ABSTAIN_SIMILARITY", "sentence_similarity": "HPSR_ABSTAIN_SENTENCE_SIMILARITY",
+           "coverage": "HPSR_ABSTAIN_COVERAGE", "absent_share": "HPSR_ABSTAIN_ABSENT_SHARE"}
 
 
 @dataclass
 class Calibration:
-    answerable: list[tuple[str, float]]  # (question id, best-passage similarity)
-    out_of_scope: list[tuple[str, float]]
+    rows: list[tuple[str, bool, dict]]  # (question id, expect_abstain, signals with every threshold off)
+    chosen: Thresholds
+    abstained_right: int  # out-of-scope questions refused at the chosen thresholds
+    false_abstentions: int  # answerable questions refused at them
 
     @property
-    def threshold(self) -> float:
-        """Midpoint of the gap between the best out-of-scope and the worst answerable score."""
-        lo = max((s for _, s in self.out_of_scope), default=0.0)
-        hi = min((s for _, s in self.answerable), default=1.0)
-        return round((lo + hi) / 2, 2)
+    def answerable(self) -> int:
+        return sum(1 for _, refuse, _ in self.rows if not refuse)
 
-    def accuracy(self, threshold: float) -> float:
-        right = sum(s >= threshold for _, s in self.answerable) + sum(s < threshold for _, s in self.out_of_scope)
-        return right / max(1, len(self.answerable) + len(self.out_of_scope))
+    @property
+    def out_of_scope(self) -> int:
+        return len(self.rows) - self.answerable
 
     def table(self) -> str:
-        rows = [f"{'question':12} {'kind':13} similarity"]
-        rows += [f"{q:12} {'answerable':13} {s:.3f}" for q, s in sorted(self.answerable, key=lambda x: x[1])]
-        rows += [f"{q:12} {'out of scope':13} {s:.3f}" for q, s in sorted(self.out_of_scope, key=lambda x: x[1])]
-        t = self.threshold
-        rows.append(f"threshold (midpoint of the gap): {t:.2f}; abstention accuracy at it: {self.accuracy(t):.2f}")
-        return "\n".join(rows)
+        """Each question's signals and decision, then the chosen thresholds as settings."""
+        head = f"{'question':10} {'kind':12} {'passage':>7} {'sentence':>8} {'coverage':>8} {'absent':>6}  decision"
+        out = [head]
+        for qid, refuse, sig in sorted(self.rows, key=lambda r: (r[1], r[2]["sentence_similarity"])):
+            ok, reason = decide(sig, self.chosen)
+            out.append(f"{qid:10} {'out of scope' if refuse else 'answerable':12} {sig['similarity']:7.2f} "
+                       f"{sig['sentence_similarity']:8.2f} {sig['coverage']:8.2f} {sig['absent_share']:6.2f}  "
+                       f"{'answer' if ok else 'abstain: ' + reason}")
+        out.append("")
+        out.append(f"out-of-scope refused: {self.abstained_right}/{self.out_of_scope}; "
+                   f"answerable refused (false abstentions): {self.false_abstentions}/{self.answerable}")
+        out.append("chosen thresholds (set as environment variables, or as Settings defaults):")
+        out += [f"  {SETTING[k]}={getattr(self.chosen, k)}" for k in SETTING]
+        return "\n".join(out)
 
 
-def calibrate(index: Index, questions: str | Path | list[dict], k: int = 5) -> Calibration:
-    """Best-passage similarity (what `answer` compares with its threshold) for each question."""
-    qs = load_questions(questions) if not isinstance(questions, list) else questions
-    result = Calibration([], [])
-    for r in score_questions(qs, lambda q, depth: index.search(q, k=depth, mode="hybrid"), depth=k).results:
-        kind = result.out_of_scope if r.question.get("expect_abstain") else result.answerable
-        kind.append((r.question.get("id", r.question["question"]), r.best_similarity or 0.0))
-    return result
+def signals(index: Index, questions: list[dict]) -> list[tuple[str, bool, dict]]:
+    """(id, expect_abstain, signals) per question, answered with every threshold off."""
+    rows = []
+    off = Thresholds.off()
+    for q in questions:
+        previous = answer(index, q["previous"], limits=off).search_query if q.get("previous") else None
+        a = answer(index, q["question"], previous=previous, limits=off)
+        rows.append((q.get("id", q["question"]), bool(q.get("expect_abstain")), a.signals))
+    return rows
+
+
+def choose(rows: list[tuple[str, bool, dict]], max_false: float = 0.05) -> Calibration:
+    """The grid point that refuses the most out-of-scope questions while refusing at most
+    `max_false` of the answerable ones more than the rules alone do (the middle one among
+    equals). The rules (a name no document mentions, a year the passages lack...) do not
+    depend on thresholds; their false abstentions are reported, not traded against."""
+    n_answerable = sum(1 for _, refuse, _ in rows if not refuse)
+    by_rules = sum(1 for _, refuse, sig in rows if not refuse and not decide(sig, Thresholds.off())[0])
+    allowed = by_rules + int(max_false * n_answerable + 1e-9)
+    scored: list[tuple[int, int, tuple]] = []
+    names = list(GRID)
+    for point in itertools.product(*(GRID[n] for n in names)):
+        limits = Thresholds(**dict(zip(names, (float(v) for v in point))))
+        right = wrong = 0
+        for _, refuse, sig in rows:
+            ok, _ = decide(sig, limits)
+            if refuse and not ok:
+                right += 1
+            elif not refuse and not ok:
+                wrong += 1
+        if wrong <= allowed:
+            scored.append((right, -wrong, point))
+    if not scored:  # nothing meets the bound: take the laxest thresholds
+        point = tuple(GRID[n][0] if n != "absent_share" else GRID[n][-1] for n in names)
+        scored = [(0, 0, point)]
+    best = max(s[:2] for s in scored)
+    ties = np.array([s[2] for s in scored if s[:2] == best], dtype=float)
+    # The middle of the best region: per threshold, the median of the tied grid points, then
+    # the tied point nearest to it (in grid steps).
+    steps = np.array([GRID[n][1] - GRID[n][0] for n in names])
+    middle = np.median(ties, axis=0)
+    point = ties[np.argmin((((ties - middle) / steps) ** 2).sum(axis=1))]
+    chosen = Thresholds(**{n: round(float(v), 2) for n, v in zip(names, point)})
+    return Calibration(rows, chosen, best[0], -best[1])
+
+
+def calibrate(index: Index, files: list[str | Path], max_false: float = 0.05) -> Calibration:
+    """Signals for every question of `files` (JSONL), then the thresholds chosen from them."""
+    questions = [q for f in files for q in load_questions(f)]
+    return choose(signals(index, questions), max_false)

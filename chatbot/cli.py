@@ -10,8 +10,14 @@ from pathlib import Path
 
 from ingest.errors import HpsrError
 
-# The question sets and benchmarks that sit beside the checkout (../shared/eval).
-SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+# The project's question sets (eval/dev for tuning, eval/test for reporting), in the checkout.
+EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
+
+
+def _sets(split: str, names: tuple[str, ...] = ()) -> list[Path]:
+    """The question sets of one split (all of them, or those named), in a fixed order."""
+    files = sorted((EVAL_DIR / split).glob("*.jsonl"))
+    return [f for f in files if not names or f.stem in names]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,17 +57,25 @@ def main(argv: list[str] | None = None) -> int:
                    help="require this login (default: $HPSR_AUTH, else none)")
     p.set_defaults(run=_chat)
 
-    p = sub.add_parser("calibrate", help="choose the abstention threshold on a question set",
-                       description="Print the best-passage similarity of answerable and "
-                                   "out-of-scope questions and the threshold between them.")
-    p.add_argument("questions", nargs="?", type=Path,
-                   default=SHARED_EVAL / "hpsr_dev.jsonl")
+    p = sub.add_parser("calibrate", help="choose the abstention thresholds on question sets",
+                       description="Answer each question with every abstention threshold off, print "
+                                   "the signals each decision rests on, and choose the thresholds that "
+                                   "refuse the most out-of-scope questions while refusing at most "
+                                   "--max-false of the answerable ones.")
+    p.add_argument("questions", nargs="*", type=Path, help="JSONL files (default: eval/dev/*.jsonl)")
+    p.add_argument("--max-false", type=float, default=0.05,
+                   help="largest share of answerable questions it may refuse (default 0.05)")
     p.set_defaults(run=_calibrate)
 
-    p = sub.add_parser("eval", help="score retrieval on question sets (recall@1/5, MRR@10)",
+    p = sub.add_parser("eval", help="score retrieval (recall@1/5, MRR@10) or answers (--answers)",
                        description="Score each search mode on JSONL question sets (fields: question, "
-                                   "expect, optional page / expect_abstain).")
-    p.add_argument("questions", nargs="*", type=Path, help="JSONL files (default: the dev sets in ../shared/eval)")
+                                   "expect, optional page / doc / expect_abstain / previous); with "
+                                   "--answers, score the chat's answers instead.")
+    p.add_argument("questions", nargs="*", type=Path,
+                   help="JSONL files (default: eval/dev and eval/test; retrieval uses their report and pdfs sets)")
+    p.add_argument("--answers", action="store_true",
+                   help="score answers: answered rate, fact in answer, cited page, verbatim quotes, "
+                        "abstention on out-of-scope questions, false abstentions, latency")
     p.add_argument("--modes", default="dense,bm25,hybrid", help="comma-separated modes")
     p.add_argument("--beir", type=Path, action="append", default=[], metavar="DIR",
                    help="also score a BEIR benchmark folder (corpus.jsonl, queries.jsonl, qrels/test.tsv): "
@@ -118,27 +132,37 @@ def _calibrate(args) -> int:
     from chatbot.calibrate import calibrate
     from index import open_index
 
-    result = calibrate(open_index(args.index), args.questions)
+    files = args.questions or _sets("dev")
+    _check_files(files)
+    result = calibrate(open_index(args.index), files, max_false=args.max_false)
     print(result.table())
     return 0
 
 
+def _check_files(files: list[Path]) -> None:
+    missing = [str(f) for f in files if not f.is_file()]
+    if not files or missing:
+        raise HpsrError(f"question set(s) not found: {', '.join(missing) or EVAL_DIR}")
+
+
 def _eval(args) -> int:
-    from chatbot.answer import ABSTAIN_BELOW
     from index import Settings, open_index
     from index.evaluate import evaluate_dev
 
+    if args.answers:
+        return _eval_answers(args)
     modes = args.modes.split(",")
-    files = args.questions or ([] if args.beir else [SHARED_EVAL / "hpsr_dev.jsonl", SHARED_EVAL / "pdf_dev.jsonl"])
+    files = args.questions or ([] if args.beir else _sets("dev", ("report", "pdfs")) + _sets("test", ("report", "pdfs")))
     rows = []
     if files:
+        _check_files(files)
         idx = open_index(args.index)
-        print(f"{'set':16} {'mode':7} {'R@1':>5} {'R@5':>5} {'MRR@10':>7} {'abstain acc':>11}")
+        print(f"{'set':16} {'mode':7} {'R@1':>5} {'R@5':>5} {'MRR@10':>7}")
         for f in files:
-            for row in evaluate_dev(idx, f, modes, ABSTAIN_BELOW):
-                acc = f"{row['abstain_acc']:.2f}" if "abstain_acc" in row else "-"
+            for row in evaluate_dev(idx, f, modes):
+                row["set"] = f"{f.parent.name}/{f.stem}"
                 print(f"{row['set']:16} {row['mode']:7} {row['recall@1']:5.2f} {row['recall@5']:5.2f} "
-                      f"{row['mrr@10']:7.3f} {acc:>11}   misses@5: {' '.join(row['misses@5']) or '-'}")
+                      f"{row['mrr@10']:7.3f}   misses@5: {' '.join(row['misses@5']) or '-'}")
                 rows.append(row)
     for folder in args.beir:
         from index.beir import evaluate_beir
@@ -152,6 +176,24 @@ def _eval(args) -> int:
         for row in beir_rows:
             print(f"{row['set']:16} {row['mode']:7} {row['ndcg@10']:8.3f} {row['recall@100']:6.3f}")
         rows += beir_rows
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def _eval_answers(args) -> int:
+    from chatbot.evaluate import run_set, table
+    from index import open_index
+
+    files = args.questions or _sets("dev") + _sets("test")
+    _check_files(files)
+    idx = open_index(args.index)
+    rows = [run_set(idx, f).row() for f in files]
+    print(table(rows))
+    for r in rows:
+        if r["misses"] or r["wrong_answers"]:
+            print(f"{r['set']}: fact not in answer: {' '.join(r['misses']) or '-'}; "
+                  f"answered though out of scope: {' '.join(r['wrong_answers']) or '-'}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

@@ -16,7 +16,7 @@ from index.embedder import get_embedder, token_counter
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.settings import Settings
 from index.store import current_generation, read_generation, remove_stale, write_generation
-from ingest import Chunk, Document, IngestError, chunk_document, discover, load_document
+from ingest import Block, Chunk, Document, IngestError, chunk_document, discover, load_document
 from ingest.loaders import doc_id_for, file_sha256
 
 # progress(stage, done, total): stage is "files" or "chunks"; used by the chat's upload box.
@@ -85,6 +85,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         bar = _bar(progress, "files", len(files), "file")
         entries: dict[str, dict] = {}
         new_chunks: dict[str, list[Chunk]] = {}
+        new_blocks: dict[str, list[Block]] = {}
         used_ids = {e["doc_id"] for k, e in old_files.items()}
         jobs: list[tuple[Path, str, str, dict | None, os.stat_result, str]] = []  # files to read
         for f in files:
@@ -118,6 +119,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
             doc, chunks = result
             report.warnings += [(str(f), w) for w in doc.warnings]
             new_chunks[key] = [_with_source(c, key) for c in chunks]
+            new_blocks[key] = list(doc.blocks)
             entries[key] = {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                             "doc_id": doc.doc_id, "title": doc.title, "chunks": len(chunks),
                             "blocks": len(doc.blocks)}
@@ -150,14 +152,17 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         # Assemble the new generation: document by document, in discovery order.
         old_vectors = old.vectors() if old is not None and old.chunks else np.zeros((0, 0))
         chunks: list[Chunk] = []
+        blocks: dict[str, list[Block]] = {}
         vectors: list[np.ndarray | None] = []
         cache = {_embed_key(c, settings.context): old_vectors[i] for i, c in enumerate(old.chunks)} if old else {}
         for key in entries:
             if key in new_chunks:
+                blocks[entries[key]["doc_id"]] = new_blocks[key]
                 for c in new_chunks[key]:
                     chunks.append(c)
                     vectors.append(cache.get(_embed_key(c, settings.context)))
             else:
+                blocks[entries[key]["doc_id"]] = old.blocks.get(entries[key]["doc_id"], [])
                 for pos in old_chunks[key]:
                     chunks.append(old.chunks[pos])
                     vectors.append(old_vectors[pos])
@@ -178,7 +183,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
         manifest = {**settings.identity(), "sources": [os.path.realpath(p) for p in sources],
                     "files": entries, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        write_generation(index_dir, manifest, chunks, matrix, [embedding_text(c, settings.context) for c in chunks],
+        write_generation(index_dir, manifest, chunks, blocks, matrix, [embedding_text(c, settings.context) for c in chunks],
                          kind=settings.vector_kind(len(chunks)))
         _remove_leftovers(index_dir)
         report.swapped = True

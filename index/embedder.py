@@ -17,6 +17,7 @@ import os
 import sys
 import tempfile
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,7 @@ PRECISION = {"onnx-int8": f"int8-v{EXPORT_VERSION}", "onnx": "fp32", "torch": "f
 # embeddings stayed closest to fp32 (mean cosine 0.994, min 0.986).
 INT8_OPTIONS = {"per_channel": True, "reduce_range": False}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CACHE_SIZE = 4096  # vectors kept by encode_cached (1.5 kB each)
 
 
 def model_path() -> Path:
@@ -93,6 +95,7 @@ class Embedder:
         self._model = None  # torch: the SentenceTransformer; onnx: the tokenizer
         self._sessions: dict[int, object] = {}  # onnx: one session per thread count
         self._lock = threading.Lock()  # encode from several chat requests at once safely
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # encode_cached's memory
 
     def encode(self, texts: list[str], threads: int = 1, batch_size: int = 32,
                on_batch: Callable[[int], None] | None = None) -> np.ndarray:
@@ -115,7 +118,28 @@ class Embedder:
         return out
 
     def encode_query(self, text: str, threads: int = 1) -> np.ndarray:
-        return self.encode([text], threads=threads)[0]
+        return self.encode_cached([text], threads=threads)[0]
+
+    def encode_cached(self, texts: list[str], threads: int = 1) -> np.ndarray:
+        """`encode`, remembering the last CACHE_SIZE texts: a question is embedded for the search
+        and again to score sentences, and the same passages come back for related questions."""
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:
+            known.update(zip(todo, self.encode(todo, threads=threads)))
+        with self._lock:
+            for t, v in known.items():
+                self._cache[t] = v
+                self._cache.move_to_end(t)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def clear_cache(self) -> None:
+        """Forget encode_cached's vectors (benchmarks time a question never seen before)."""
+        with self._lock:
+            self._cache.clear()
 
     def _torch(self, texts: list[str], threads: int) -> np.ndarray:
         import torch

@@ -1,6 +1,7 @@
 """Search a built index: `Index.load(path).search(q)` or the lazy module-level `search(q)`."""
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from index.store import Generation, current_generation, read_generation
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
+_DEMONYM_ENDINGS = ("ean", "ian", "an", "ese", "ish", "ar", "i", "n", "s")  # Verde-an, Kosov-ar
 CANDIDATES = 50  # how deep each retriever's list goes before fusion
 
 
@@ -31,6 +33,7 @@ class Hit:
     # Cosine similarity of query and passage (None in bm25 mode, which loads no model).
     # Unlike `score`, whose scale depends on the mode, it is comparable across queries.
     similarity: float | None = None
+    kind: str = "text"  # text, references, contents or figure (ingest.kinds)
 
     def citation(self) -> str:
         """'Title, p. 12' (or the section for text files)."""
@@ -56,6 +59,8 @@ class Index:
         self.settings = settings
         self.embedder = embedder
         self.chunks = generation.chunks
+        self._positions: dict[str, int] | None = None
+        self._mentions: dict[tuple[str, int], np.ndarray] = {}
         # Chunks of one document are stored contiguously: doc_id -> (first, last + 1).
         self._doc_ranges: dict[str, tuple[int, int]] = {}
         for i, c in enumerate(self.chunks):
@@ -74,6 +79,61 @@ class Index:
             # A rebuild may have swapped generations between reading CURRENT and the files.
             gen = read_generation(current_generation(index_dir), expect=settings.identity())
         return cls(gen, settings, embedder or get_embedder(settings.backend))
+
+    def context(self, hit: Hit) -> tuple[str, int, int]:
+        """The whole text of the page (or section) a hit comes from, and the hit's span in it:
+        what a sentence cut by the chunk's edge is completed from."""
+        c = self.chunks[self.position(hit.chunk_id)]
+        blocks = self.generation.blocks.get(c.doc_id, [])
+        if c.block >= len(blocks) or blocks[c.block].text[c.start:c.end] != c.text:
+            raise IndexCorruptError(f"block {c.block} of {c.doc_id} does not hold chunk {c.chunk_id}; "
+                                    f"{REBUILD_HINT}")
+        return blocks[c.block].text, c.start, c.end
+
+    def position(self, chunk_id: str) -> int:
+        """Where a chunk sits in the index (its row in the vectors and in BM25)."""
+        if self._positions is None:
+            self._positions = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        try:
+            return self._positions[chunk_id]
+        except KeyError:
+            raise QueryError(f"no chunk {chunk_id!r} in this index") from None
+
+    def mentions(self, word: str, prefix: int = 0) -> np.ndarray:
+        """Positions of the chunks that mention `word` (stemmed; title and section count).
+
+        prefix=n (n >= 4): also any indexed word whose stem shares the first n letters of this
+        one's ("Estonian" finds "Estonia"), or is this stem less a demonym ending ("Verdeans"
+        finds "Verde"). Stopwords and absent words give an empty array.
+        """
+        key = (word.lower(), prefix)
+        if key not in self._mentions:
+            sparse = self.generation.sparse
+            found = sparse.postings(word)
+            stems = sparse.stems(word)
+            if prefix >= 4 and len(stems) == 1:
+                stem = next(iter(stems))
+                related = {stem[:-len(end)] for end in _DEMONYM_ENDINGS
+                           if stem.endswith(end) and len(stem) - len(end) >= 4}
+                if len(stem) >= prefix:
+                    vocab = sparse.vocabulary
+                    i = bisect.bisect_left(vocab, stem[:prefix])
+                    while i < len(vocab) and vocab[i].startswith(stem[:prefix]):
+                        related.add(vocab[i])
+                        i += 1
+                for other in related - {stem}:
+                    found = np.union1d(found, sparse.postings_of(other))
+                for end in _DEMONYM_ENDINGS:  # "Israeli" -> "Israel" (the stemmer cuts it to "isra")
+                    if word.lower().endswith(end) and len(word) - len(end) >= 4:
+                        found = np.union1d(found, sparse.postings(word[:-len(end)]))
+            if len(self._mentions) > 20_000:
+                self._mentions.clear()
+            self._mentions[key] = found
+        return self._mentions[key]
+
+    def doc_range(self, doc_id: str) -> tuple[int, int]:
+        """Positions [first, last + 1) of a document's chunks."""
+        return self._doc_ranges[doc_id]
 
     @property
     def documents(self) -> dict[str, str]:
@@ -136,7 +196,8 @@ class Index:
     def hit(self, position: int, score: float, similarity: float | None = None) -> Hit:
         c = self.chunks[position]
         return Hit(text=c.text, score=score, doc_id=c.doc_id, title=c.title, page=c.page,
-                   chunk_id=c.chunk_id, section=c.section, source=c.source, similarity=similarity)
+                   chunk_id=c.chunk_id, section=c.section, source=c.source, similarity=similarity,
+                   kind=c.kind)
 
 
 def _check(query: str, k: int) -> str:

@@ -48,6 +48,16 @@ class Settings:
     # vectors, no torch import on the query path), "onnx-int8" (faster ingest, measured
     # retrieval cost in README) or "torch". int8/fp32 is part of the index identity.
     backend: str = "onnx"
+    # When the chat abstains (chatbot.answerable): chosen on the dev questions with
+    # `hpsr calibrate` (README, "Answers"). HPSR_ABSTAIN_SIMILARITY etc.
+    # Below this cosine between the question and its best passage, nothing answers it;
+    abstain_similarity: float = 0.28
+    # ...nor below this cosine between the question and the best sentence that could be quoted;
+    abstain_sentence_similarity: float = 0.5
+    # ...nor when the quoted passages hold less than this share of its content words (by rarity);
+    abstain_coverage: float = 0.0
+    # ...nor when this share of its content words (by rarity) is in no document at all.
+    abstain_absent_share: float = 0.7
 
     @classmethod
     def load(cls, **overrides) -> "Settings":

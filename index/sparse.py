@@ -48,6 +48,36 @@ class Sparse:
                                          load_corpus=False)
         self.n = n_chunks
 
+    def postings(self, word: str) -> np.ndarray:
+        """Positions of the chunks whose indexed text (title and section included) holds `word`
+        (stemmed as the index stores it); empty for a stopword or a word no chunk holds."""
+        tokens = tokenize([word])[0]
+        if not tokens:
+            return np.zeros(0, dtype=np.int64)
+        out = self.postings_of(tokens[0])
+        for token in tokens[1:]:  # a hyphenated word is several tokens: chunks holding all of them
+            out = np.intersect1d(out, self.postings_of(token))
+        return out
+
+    def postings_of(self, token: str) -> np.ndarray:
+        """Positions of the chunks holding one stemmed token."""
+        t = self.retriever.vocab_dict.get(token)
+        if t is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
+        return np.asarray(indices[indptr[t]:indptr[t + 1]], dtype=np.int64)
+
+    def stems(self, text: str) -> set[str]:
+        """The stemmed, stopword-free tokens of `text`, as the index stores them."""
+        return set(tokenize([text])[0])
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Every stemmed token of the index, sorted (for prefix lookups)."""
+        if not hasattr(self, "_vocabulary"):
+            self._vocabulary = sorted(t for t in self.retriever.vocab_dict if t)
+        return self._vocabulary
+
     def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
         tokens = tokenize([query])[0]
         ids = self.retriever.get_tokens_ids(tokens)

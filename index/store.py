@@ -3,7 +3,8 @@
 Layout of an index directory:
 
     CURRENT          name of the live generation (replaced atomically with os.replace)
-    gen-<id>/        vectors.faiss, bm25/, chunks.jsonl, manifest.json (written last);
+    gen-<id>/        vectors.faiss, bm25/, chunks.jsonl, blocks.jsonl (the text of every page or
+                     section, to quote whole sentences around a chunk), manifest.json (written last);
                      vectors.f16.npy too when vectors.faiss is compressed (sq8)
     .tmp-<id>/       a generation being written; left over only by a crash, removed later
     .lock            held by a builder so two rebuilds never interleave
@@ -25,11 +26,11 @@ import numpy as np
 
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.sparse import write_sparse
-from ingest.types import Chunk
+from ingest.types import Block, Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: blocks.jsonl; chunks carry their block and kind
 CURRENT = "CURRENT"
-VECTORS, CHUNKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "manifest.json"
+VECTORS, CHUNKS, BLOCKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "blocks.jsonl", "manifest.json"
 EXACT_VECTORS = "vectors.f16.npy"  # beside a compressed index only; read by rebuilds, not searches
 
 
@@ -42,6 +43,7 @@ class Generation:
         self.chunks = chunks
         self.faiss_index = faiss_index  # inner product over unit vectors: flat or sq8
         self._sparse = None
+        self._blocks: dict[str, list[Block]] | None = None
 
     @property
     def sparse(self):
@@ -55,6 +57,21 @@ class Generation:
                 raise IndexCorruptError(f"BM25 files in {self.path} are unreadable ({e}); "
                                         f"{REBUILD_HINT}") from e
         return self._sparse
+
+    @property
+    def blocks(self) -> dict[str, list[Block]]:
+        """doc_id -> its blocks (page or section texts), loaded on first use."""
+        if self._blocks is None:
+            blocks: dict[str, list[Block]] = {}
+            try:
+                with open(self.path / BLOCKS, encoding="utf-8") as f:
+                    for line in f:
+                        row = json.loads(line)
+                        blocks.setdefault(row.pop("doc_id"), []).append(Block(**row))
+            except (OSError, ValueError, TypeError) as e:
+                raise IndexCorruptError(f"{self.path / BLOCKS} is unreadable ({e}); {REBUILD_HINT}") from e
+            self._blocks = blocks
+        return self._blocks
 
     def vectors(self) -> np.ndarray:
         """The embeddings as computed (for rebuilds): a compressed index keeps them beside it,
@@ -107,6 +124,8 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
         vec_index = faiss.read_index(str(gen_dir / VECTORS))
     except (OSError, ValueError, TypeError, RuntimeError) as e:
         raise IndexCorruptError(f"index files in {gen_dir} are unreadable ({e}); {REBUILD_HINT}") from e
+    if not (gen_dir / BLOCKS).is_file():
+        raise IndexCorruptError(f"index in {gen_dir} has no {BLOCKS}; {REBUILD_HINT}")
     if not (gen_dir / "bm25" / "params.index.json").is_file():
         raise IndexCorruptError(f"index in {gen_dir} has no BM25 files; {REBUILD_HINT}")
     dim = manifest.get("model", {}).get("dim")
@@ -137,7 +156,7 @@ def vector_index(vectors: np.ndarray, dim: int, kind: str = "flat"):
     return index
 
 
-def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk],
+def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], blocks: dict[str, list[Block]],
                      vectors: np.ndarray, sparse_texts: list[str], kind: str = "flat") -> Path:
     """Write a new generation beside the old one and make it live with one atomic rename.
 
@@ -155,6 +174,8 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk],
         np.save(tmp / EXACT_VECTORS, np.asarray(vectors, dtype=np.float16), allow_pickle=False)
     write_sparse(tmp, sparse_texts)
     _write(tmp / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
+    _write(tmp / BLOCKS, "".join(json.dumps({"doc_id": doc_id, **asdict(b)}, ensure_ascii=False) + "\n"
+                                 for doc_id, bs in blocks.items() for b in bs))
     _write(tmp / MANIFEST, json.dumps({**manifest, "format": FORMAT_VERSION, "chunks": len(chunks)},
                                       indent=1, ensure_ascii=False))  # manifest last
     _fsync_path(tmp / VECTORS)

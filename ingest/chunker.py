@@ -4,11 +4,12 @@ from __future__ import annotations
 import hashlib
 from typing import Callable
 
+from ingest.kinds import paragraph_spans, span_kind
 from ingest.types import Block, Chunk, Document
 
 # Paragraphs first, then lines, sentences, clauses, words; characters only as a last resort.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
-CHUNKER_VERSION = 1  # bump when the chunking logic changes, so old indexes are rebuilt
+CHUNKER_VERSION = 2  # bump when the chunking logic changes, so old indexes are rebuilt
 
 TokenCounter = Callable[[str], int]
 
@@ -27,10 +28,11 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int = 
         chunk_size=max_tokens, chunk_overlap=overlap_tokens, length_function=count_tokens,
         separators=SEPARATORS, keep_separator="end", strip_whitespace=True)
     chunks: list[Chunk] = []
-    for block in doc.blocks:
+    for number, block in enumerate(doc.blocks):
+        paragraphs = paragraph_spans(block.text, block.section)
         for start, end in _spans(block.text, splitter.split_text(block.text), count_tokens, max_tokens):
-            text = block.text[start:end]
-            chunks.append(_make_chunk(doc, block, len(chunks), text, start, end))
+            chunks.append(_make_chunk(doc, block, number, len(chunks), start, end,
+                                      span_kind(paragraphs, start, end)))
     return chunks
 
 
@@ -81,8 +83,10 @@ def _bounded(text: str, start: int, end: int, count_tokens: TokenCounter,
             + _bounded(text, right_start, end, count_tokens, max_tokens))
 
 
-def _make_chunk(doc: Document, block: Block, n: int, text: str, start: int, end: int) -> Chunk:
+def _make_chunk(doc: Document, block: Block, block_number: int, n: int, start: int, end: int,
+                kind: str) -> Chunk:
+    text = block.text[start:end]
     return Chunk(
         chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title, source=doc.source,
         text=text, page=block.page, section=block.section, start=start, end=end,
-        hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
+        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), block=block_number, kind=kind)

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.normalize import clean, dehyphenate, hyphenated_words, strip_page_furniture, unwrap_lines
+from ingest.normalize import clean, clean_title, dehyphenate, hyphenated_words, strip_page_furniture, unwrap_lines
 from ingest.types import Block, Document
 
 SUPPORTED = (".pdf", ".txt", ".md", ".markdown")
@@ -193,7 +193,7 @@ def _load_text(path: Path, doc_id: str, markdown: bool) -> Document:
     if not blocks:
         raise IngestError(str(path), "no text (only headings)")
     first_line = lines[0].lstrip("#").strip()
-    title = first_line if 0 < len(first_line) <= 150 else path.stem
+    title = clean_title(first_line) if 0 < len(first_line) <= 150 else path.stem
     return Document(doc_id=doc_id, title=title, source=str(path), blocks=tuple(blocks),
                     warnings=tuple(warnings))
 

@@ -10,6 +10,9 @@ from collections import Counter
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _HYPHEN_BREAK = re.compile(r"(\w+)-\n[ \t]*([a-z]\w*)")
+_MID_SENTENCE = re.compile(r"(?:[,–—-]|\b(?:a|an|the|of|in|on|at|to|for|from|by|with|and|or|but|as|"
+                           r"than|that|which|who|whose|its|their|is|are|was|were|be|has|have|had|into|"
+                           r"under|between|such|per|via|not|all|both|each|this|these|those))\s*$")
 _SENTENCE_END = (".", "!", "?", ":", ";", "”", '"', ")")
 
 
@@ -20,6 +23,15 @@ def clean(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# A document's own footnote mark: "Kosovo[1]", "Kosovo[ 1]", "patients [1]" (not a line's start).
+FOOTNOTE_MARK = re.compile(r"(?<=[\w.,;:)’\"”])\s?\[\s?\d{1,3}\s?\]")
+
+
+def clean_title(title: str) -> str:
+    """A document title without footnote marks or doubled spaces ("... in Kosovo[1]")."""
+    return " ".join(FOOTNOTE_MARK.sub("", title).split())
 
 
 def dehyphenate(text: str, keep: set[str] | frozenset[str] = frozenset()) -> str:
@@ -64,6 +76,14 @@ def strip_page_furniture(pages: list[str], edge: int = 3, share: float = 0.4) ->
         counts.update({_furniture_key(ln) for ln in lines[:edge] + lines[-edge:] if ln.strip()})
     threshold = max(3, share * len(pages))
     furniture = {key for key, n in counts.items() if n >= threshold}
+    # The running title itself, without its page number: on a two-page spread it comes twice on
+    # one line ("10 STRATEGY 2024–2028 CABO VERDE STRATEGY 2024–2028 CABO VERDE 11"), and the
+    # text extractor sometimes runs it into a line of text. Only long titles set in capitals
+    # are cut out of lines; a title in ordinary case could be a sentence of the text.
+    titles = sorted({k.strip("# ") for k in furniture if len(k.strip("# ")) >= 20}, key=len, reverse=True)
+    number = r"(?:\d+|[ivxlc]+)"
+    in_line = re.compile(rf"(?:\b{number}\s+)?(?:{'|'.join(_title_pattern(t) for t in titles)})(?:\s+{number}\b)?"
+                         ) if titles else None
     out = []
     for lines in split:
         n = len(lines)
@@ -73,8 +93,25 @@ def strip_page_furniture(pages: list[str], edge: int = 3, share: float = 0.4) ->
             key = _furniture_key(line)
             return at_edge and (key in furniture or re.fullmatch(r"#|page #( of #)?", key) is not None)
 
-        out.append("\n".join(ln for i, ln in enumerate(lines) if not is_furniture(i, ln)))
+        kept = []
+        for i, line in enumerate(lines):
+            if is_furniture(i, line):
+                continue
+            if in_line is not None:
+                cut = in_line.sub(" ", line)
+                if cut != line:
+                    line = re.sub(r" {2,}", " ", cut).strip()
+                    if not line:
+                        continue
+            kept.append(line)
+        out.append("\n".join(kept))
     return out
+
+
+def _title_pattern(key: str) -> str:
+    """A regex for a running title in capitals, from its digit-blind lowercase key."""
+    parts = [re.escape(p.upper()) for p in key.split("#")]
+    return r"\d+".join(parts).replace("\\ ", r"\s+")
 
 
 def unwrap_lines(text: str) -> str:
@@ -92,7 +129,11 @@ def unwrap_lines(text: str) -> str:
     for prev, line in zip(lines, lines[1:]):
         short = len(prev) < 0.7 * width
         ends_sentence = prev.rstrip().endswith(_SENTENCE_END)
-        heading_like = short and not ends_sentence and line[:1].isupper() and len(prev) < 0.5 * width
+        # "Each municipality has a network of" / "PHC, including ...": a line that stops on a
+        # joining word or a comma is inside a sentence, however short it is.
+        mid_sentence = _MID_SENTENCE.search(prev) is not None
+        heading_like = (short and not ends_sentence and not mid_sentence and line[:1].isupper()
+                        and len(prev) < 0.5 * width)
         if (short and ends_sentence) or heading_like:
             out.append("\n\n" + line)
         else:

@@ -8,6 +8,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.loaders import (MAX_PAGE_CONTENT_BYTES, MAX_PDF_PAGES, MAX_PDF_SECONDS, MIN_TEXT_CHARS,
                             pdf_pages_to_blocks)
+from ingest.normalize import clean_title
 from ingest.types import Document
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns loudly on harmless quirks
@@ -68,7 +69,7 @@ def load_pdf(path: Path, doc_id: str) -> Document:
     if not any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages):
         raise IngestError(str(path), _no_text_reason(len(pages), bad_pages, huge_pages, first_error))
     blocks = pdf_pages_to_blocks(pages)
-    title = _title(reader, path, first_page_ok=1 not in huge_pages + bad_pages)
+    title = clean_title(_title(reader, path, first_page_ok=1 not in huge_pages + bad_pages))
     return Document(doc_id=doc_id, title=title, source=str(path),
                     blocks=tuple(blocks), warnings=tuple(warnings))
 

@@ -36,6 +36,8 @@ class Chunk:
     start: int  # character offsets into the block (page or section) text
     end: int
     hash: str  # sha256 of the text, to skip re-embedding identical passages
+    block: int = 0  # position of its block in Document.blocks (the index stores the blocks too)
+    kind: str = "text"  # text, references, contents or figure (ingest.kinds): only text is quoted
 
     def citation(self) -> str:
         """Human-readable address of the passage, e.g. 'Title, p. 12'."""

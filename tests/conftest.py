@@ -27,6 +27,15 @@ for _f in fields(Settings):
     os.environ.pop(f"HPSR_{_f.name.upper()}", None)
 
 CORPUS = REPO / "corpus"
+EVAL = REPO / "eval"  # the project's question sets: eval/dev (tuning) and eval/test (reporting)
+
+
+def eval_questions(split: str, *names: str) -> list[dict]:
+    """The questions of eval/<split>/<name>.jsonl for each name (all sets if none is named)."""
+    from index.evaluate import load_questions
+
+    files = sorted((EVAL / split).glob("*.jsonl"))
+    return [q for f in files if not names or f.stem in names for q in load_questions(f)]
 
 # Known sentences of the small corpus, and where they are.
 PDF_TITLE = "Zebra Health Fund Annual Report"

@@ -1,19 +1,33 @@
-"""Answer assembly on the real bundled index: citations, no uncited text, abstention, follow-ups."""
+"""Answers on the real bundled index: verbatim cited prose, whole sentences, abstention with a
+reason, follow-ups judged on their own subject, thresholds that are settings."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from chatbot.answer import ABSTAIN_BELOW, ABSTAIN_TEXT, answer, search_query, sentence_spans
-from chatbot.calibrate import calibrate
+from chatbot.answer import ABSTAIN_TEXT, answer
+from chatbot.answerable import Thresholds
+from chatbot.evaluate import is_verbatim, segments
 from chatbot.render import answer_markdown, escape, sources_markdown
-from index import Index
+from index import Index, Settings
 from index.evaluate import normalize
+from ingest.kinds import TEXT, paragraph_kind
+from ingest.normalize import FOOTNOTE_MARK
 
-from conftest import REPO
-
-DEV = REPO.parent / "shared" / "eval" / "hpsr_dev.jsonl"
+ANSWERABLE = [
+    ("When was Health Systems Global founded?", "founded in 2012"),
+    ("How many members does Health Systems Global have?", "more than 2000 members"),
+    ("How many referrals were made to the Counselling in Primary Care programme in 2024?", "20 619 referrals"),
+    ("Why do patients in Kosovo make informal payments?", "perception that they will receive better care"),
+]
+# Near-domain questions the documents do not answer, each with the reason it must give.
+OUT_OF_SCOPE = [
+    ("What is the life expectancy at birth in Japan?", "No document mentions Japan"),
+    ("Who won the 2018 FIFA World Cup?", "No document mentions FIFA World Cup"),
+    ("How do I bake sourdough bread?", "No document mentions"),
+    ("What is polio vaccination coverage among children in Kosovo?", "No document mentions polio"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -21,65 +35,89 @@ def idx(corpus_index) -> Index:
     return Index.load(corpus_index)
 
 
-def _segments(text: str) -> list[tuple[str, int]]:
-    """'Sentence one. [1] Sentence two. [2]' -> [('Sentence one.', 1), ('Sentence two.', 2)]."""
-    return [(m.group(1).strip(), int(m.group(2))) for m in re.finditer(r"(.+?)\s\[(\d+)\](?:\s|$)", text)]
-
-
-def test_every_answer_sentence_is_quoted_from_the_passage_it_cites(idx):
-    a = answer(idx, "When was Health Systems Global founded?")
-    assert not a.abstained and a.citations
-    segments = _segments(a.text)
-    assert "".join(f"{s} [{n}]" for s, n in segments).replace(" ", "") == a.text.replace(" ", ""), \
-        f"text outside cited sentences: {a.text!r}"
+@pytest.mark.parametrize("question,fact", ANSWERABLE, ids=[q for q, _ in ANSWERABLE])
+def test_answers_quote_whole_prose_sentences_verbatim_from_what_they_cite(idx, question, fact):
+    a = answer(idx, question)
+    assert not a.abstained, f"{question!r} abstained: {a.reason}"
+    assert fact in normalize(a.text), f"{fact!r} not in {a.text!r}"
+    assert is_verbatim(a), f"a sentence is not in the passage it cites: {a.text!r}"
     by_number = {c.number: c for c in a.citations}
-    for sentence, n in segments:
-        assert n in by_number, f"[{n}] cites nothing; citations: {list(by_number)}"
-        assert sentence in by_number[n].hit.text, f"{sentence!r} is not in passage [{n}]"
-    assert "2012" in a.text
     assert sorted(by_number) == list(range(1, len(by_number) + 1))  # numbered 1..n, no gaps
-
-
-def test_quoted_spans_point_at_the_quoted_text(idx):
-    a = answer(idx, "How many members does Health Systems Global have?")
-    assert "more than 2000 members" in normalize(a.text)
-    for c in a.citations:
+    for sentence, n in segments(a.text):
+        assert paragraph_kind(sentence) == TEXT, f"not prose: {sentence!r}"
+        assert re.search(r"[.!?]\W{0,2}\d{0,2}$", sentence), f"not a whole sentence: {sentence!r}"
+        assert not re.search(r"\[\s?\d+\s?\]", sentence), f"a footnote mark looks like a citation: {sentence!r}"
+    for c in a.citations:  # the passage cited is the document's own text, on the cited page
+        block, _, _ = idx.context(c.hit)
+        assert c.passage in block and c.hit.text in c.passage
         for s, e in c.sentences:
-            assert c.hit.text[s:e].strip() and c.hit.text[s:e].strip()[:20] in a.text
+            assert normalize(FOOTNOTE_MARK.sub("", c.passage[s:e]))[:30] in normalize(a.text)
 
 
-def test_out_of_scope_question_abstains_and_keeps_nearest_passages(idx):
-    a = answer(idx, "What is the capital of France?")
-    assert a.abstained and a.text == ABSTAIN_TEXT and not a.citations
-    assert a.hits and a.confidence < ABSTAIN_BELOW
-    assert "low confidence" in sources_markdown(a)
-    # The threshold is what decides: with none, the same question gets (poor) passages.
-    assert not answer(idx, "What is the capital of France?", threshold=-1.0).abstained
+def test_a_sentence_cut_by_the_chunk_edge_is_completed_from_its_page(idx):
+    """Some answer sentence reaches past its chunk's text: it was completed from the page, and
+    the citation quotes the widened passage (same page), so the quote stays verbatim."""
+    widened = []
+    for question in ["What did the Accelerator support in Guinea?",
+                     "What are the main barriers to the uptake of digital health by health workers?",
+                     "How has the CiPC programme reduced self-harm?",
+                     "Why did out-of-pocket payments grow in Portugal between 2010 and 2012?",
+                     "What is the mission of Results for Development?"]:
+        a = answer(idx, question, limits=Thresholds.off())
+        widened += [c for c in a.citations if len(c.passage) > len(c.hit.text)
+                    and any(c.passage[s:e] not in c.hit.text for s, e in c.sentences)]
+    assert widened, "no answer sentence crossed a chunk edge in these questions"
+    for c in widened:
+        block, _, _ = idx.context(c.hit)
+        assert c.passage in block and all(c.passage[s:e].rstrip()[-1] in ".!?0123456789" for s, e in c.sentences)
 
 
-def test_follow_up_uses_the_previous_question(idx):
-    assert search_query("and how many members does it have?", "When was HSG founded?").startswith("When was HSG")
-    assert search_query("What is the mission of R4D?", "When was HSG founded?") == "What is the mission of R4D?"
-    a = answer(idx, "and how many members does it have?",
-               previous="When was Health Systems Global founded?")
-    assert "2000 members" in a.text
+@pytest.mark.parametrize("question,reason", OUT_OF_SCOPE, ids=[q for q, _ in OUT_OF_SCOPE])
+def test_out_of_scope_questions_abstain_and_say_why(idx, question, reason):
+    a = answer(idx, question)
+    assert a.abstained and a.text == ABSTAIN_TEXT and not a.citations, a.text
+    assert reason in a.reason, a.reason
+    assert "The closest passages are from" in a.reason
+    assert a.hits, "the nearest passages are still shown"
+    assert "low confidence" in sources_markdown(a) and escape(reason) in answer_markdown(a)
+
+
+def test_thresholds_are_settings_and_decide(idx, monkeypatch):
+    question = "When was Health Systems Global founded?"
+    assert not answer(idx, question).abstained
+    monkeypatch.setenv("HPSR_ABSTAIN_SENTENCE_SIMILARITY", "0.99")
+    strict = Index.load(idx.generation.path.parent, Settings.load())
+    a = answer(strict, question)
+    assert a.abstained and "close enough" in a.reason, a.reason
+
+
+def test_follow_up_names_its_subject_and_keeps_it(idx):
+    first = answer(idx, "When was Health Systems Global founded?")
+    second = answer(idx, "And how many members does it have?", previous=first.search_query)
+    assert second.search_query == "How many members does Health Systems Global have?"
+    assert second.rewritten and "Searched as" in answer_markdown(second)
+    assert "2000 members" in second.text
+    third = answer(idx, "and when was it founded?", previous=second.search_query)
+    assert "Health Systems Global" in third.search_query, third.search_query
+    assert "2012" in third.text
+
+
+@pytest.mark.parametrize("previous,question,reason", [
+    ("When was Health Systems Global founded?", "and what is the capital of France?", ""),
+    ("What is the population of Kosovo?", "Who won their football league?", "football"),
+])
+def test_off_topic_follow_up_abstains(idx, previous, question, reason):
+    assert not answer(idx, previous).abstained
+    a = answer(idx, question, previous=previous)
+    assert a.abstained, f"{question!r} after {previous!r} was answered: {a.text!r}"
+    assert reason in a.reason
+    assert "France" in a.search_query or "Kosovo" in a.search_query  # judged on its resolved subject
 
 
 def test_document_filter_only_cites_that_document(idx):
     a = answer(idx, "How many referrals were made in 2024?", doc="mental-health-access-ireland-2025")
     assert a.citations and {c.hit.doc_id for c in a.citations} == {"mental-health-access-ireland-2025"}
     assert "20 619 referrals" in a.text
-
-
-def test_threshold_separates_dev_answerable_from_out_of_scope(idx):
-    cal = calibrate(idx, DEV)
-    assert cal.accuracy(ABSTAIN_BELOW) == 1.0, cal.table()
-
-
-def test_sentence_spans_keep_abbreviations_and_lines():
-    text = "There were 20 619 referrals (Fig. 2). It grew, e.g. in 2021.\nA heading line\nShort."
-    assert [text[s:e] for s, e in sentence_spans(text)] == [
-        "There were 20 619 referrals (Fig. 2).", "It grew, e.g. in 2021.", "A heading line"]
 
 
 def test_rendering_shows_document_text_as_text(idx):

@@ -92,14 +92,64 @@ def test_answer_with_citation_and_sources_panel(app, browser):
 
 
 @pytest.mark.browser
-def test_out_of_scope_question_is_refused(app, browser):
+def test_out_of_scope_question_is_refused_with_its_reason(app, browser):
     from playwright.sync_api import expect
 
     page = browser.new_page()
     _open(page, app["url"])
-    _ask(page, "What is the capital of France?")
-    expect(page.locator("#chatbot")).to_contain_text("don't answer this question", timeout=30_000)
+    _ask(page, "What is the life expectancy at birth in Japan?")
+    chat = page.locator("#chatbot")
+    expect(chat).to_contain_text("don't answer this question", timeout=30_000)
+    expect(chat).to_contain_text("No document mentions Japan")
     expect(page.locator("#sources")).to_contain_text("low confidence")
+    # A follow-up is judged on its own subject, and the question as searched is shown.
+    _ask(page, "When was Health Systems Global founded?")
+    expect(chat).to_contain_text("2012", timeout=30_000)
+    _ask(page, "And how many members does it have?")
+    expect(chat).to_contain_text("Searched as: How many members does Health Systems Global have?", timeout=30_000)
+    expect(chat).to_contain_text("2000 members")
+    _ask(page, "and what is the capital of France?")
+    expect(chat.locator(".message").last).to_contain_text("don't answer this question", timeout=30_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "abstain.png"), full_page=True)
+    page.close()
+
+
+MARKDOWN_TRAPS = """Wombat Clinic Fees
+
+The wombat clinic charges $5 for a visit and $10 for a home call, said the wombat report.
+
+16. Obas KA, Gerold J. Wombat clinic study protocol. BMJ Open. 2020;10(9):e038889.
+
+Wombat fees overview
+---------------------
+
+Fees were set in 2019 by the Wombat Council[1] after a review of wombat clinic costs.
+"""
+
+
+@pytest.mark.browser
+def test_passages_are_shown_as_text_not_markdown(app, browser, tmp_path):
+    """A reference line "16." is no numbered list, a line over dashes no heading, $...$ no math,
+    and a document's footnote mark [1] no citation."""
+    from playwright.sync_api import expect
+
+    from chatbot.app import ChatApp
+
+    doc = tmp_path / "wombat-fees.txt"
+    doc.write_text(MARKDOWN_TRAPS, encoding="utf-8")
+    ChatApp(app["settings"]).add_documents([str(doc)])
+    page = browser.new_page()
+    _open(page, app["url"])
+    _ask(page, "How much does the wombat clinic charge for a visit?")
+    sources = page.locator("#sources")
+    expect(sources).to_contain_text("$5 for a visit and $10", timeout=30_000)
+    _ask(page, "Who set the wombat clinic fees?")
+    expect(sources).to_contain_text("Wombat Council", timeout=30_000)
+    expect(page.locator("#chatbot")).not_to_contain_text("Council[1]")
+    page.wait_for_timeout(500)
+    assert sources.locator("ol, h1, h2, h3, .katex, math").count() == 0, sources.inner_html()[:2000]
+    assert "Council¹" in sources.inner_text(), sources.inner_text()
     page.close()
 
 

@@ -1,5 +1,6 @@
-"""16 concurrent users ask through the Gradio API on loopback while an upload re-indexes: no
-errors, every answer comes whole from one index version, and the p95 latency is reported."""
+"""16 concurrent users ask through the Gradio API on loopback while a re-index rewrites a document
+they ask about: no errors, every answer comes whole from one index version (old or new text of
+that document, never both), and the p95 latency is reported."""
 from __future__ import annotations
 
 import os
@@ -22,22 +23,55 @@ QUESTIONS = [
     "What is the capital of France?",
     "How many community health workers did the pangolin programme train in district 7?",
 ]
-NEW_DOC_QUESTION = "How many community health workers did the pangolin programme train in district 7?"
+CHANGED_DOC_QUESTION = "How many community health workers did the pangolin programme train in district 7?"
 
 
-def _pangolin(path: Path) -> Path:
-    paras = [f"In district {i} the pangolin programme trained {i + 3} community health workers and "
-             f"opened {i % 7 + 1} new posts, with a budget of {1000 + 37 * i} dollars in year {2000 + i}."
-             for i in range(60)]
+def _pangolin(path: Path, version: int) -> Path:
+    """The pangolin report; version 2 changes every passage (the figures), not just adds some."""
+    paras = [f"In district {i} the pangolin programme trained {i + 3 * version} community health workers and "
+             f"opened {i % 7 + version} new posts, with a budget of {1000 + 37 * i * version} dollars in year "
+             f"{2000 + i}." for i in range(60)]
     path.write_text("# Pangolin Programme Report\n\n" + "\n\n".join(paras) + "\n")
     return path
 
 
+def versions(answers: list[dict], old: dict[str, str], new: dict[str, str]) -> tuple[list, list]:
+    """Answers whose passages mix the old and the new index, and answers to the changed
+    document's question that still quote the old text after the swap (given as `late`)."""
+    mixed = []
+    for r in answers:
+        passages = {(p["chunk_id"], p["text"]) for p in r["passages"] + r["citations"]}
+        if not (all(old.get(cid) == text for cid, text in passages)
+                or all(new.get(cid) == text for cid, text in passages)):
+            mixed.append(r)
+    stale = [r for r in answers if r.get("late") and r["question"] == CHANGED_DOC_QUESTION and any(
+        old.get(p["chunk_id"]) == p["text"] != new.get(p["chunk_id"]) for p in r["passages"])]
+    return mixed, stale
+
+
+def test_the_version_check_catches_a_mixed_answer():
+    old = {"p#1": "trained 10 workers", "p#2": "opened 2 posts", "q#1": "same text"}
+    new = {"p#1": "trained 16 workers", "p#2": "opened 5 posts", "q#1": "same text"}
+    one = {"question": "x", "citations": [], "passages": [{"chunk_id": "p#1", "text": "trained 10 workers"},
+                                                          {"chunk_id": "q#1", "text": "same text"}]}
+    both = {"question": "x", "citations": [], "passages": [{"chunk_id": "p#1", "text": "trained 10 workers"},
+                                                           {"chunk_id": "p#2", "text": "opened 5 posts"}]}
+    late = {"question": CHANGED_DOC_QUESTION, "late": True, "citations": [],
+            "passages": [{"chunk_id": "p#1", "text": "trained 10 workers"}]}
+    assert versions([one], old, new) == ([], [])
+    assert versions([both], old, new) == ([both], [])
+    assert versions([late], old, new) == ([], [late])
+
+
 def _soak(corpus_index: Path, root: Path, seconds: float) -> dict:
-    from gradio_client import Client, handle_file
+    from gradio_client import Client
 
     shutil.copytree(corpus_index, root / "index")
     settings = index.Settings.load(index_dir=root / "index", corpus_dir=root / "uploads")
+    settings.corpus_dir.mkdir()
+    doc = _pangolin(settings.corpus_dir / "pangolin-programme.md", version=1)
+    sources = [Path(p) for p in index.Index.load(root / "index").generation.manifest["sources"]]
+    index.build_index(sources + [settings.corpus_dir], index_dir=root / "index", settings=settings, progress=False)
     old = {c.chunk_id: c.text for c in index.Index.load(root / "index").chunks}
     demo, url = serve(settings)
     latencies: list[float] = []
@@ -74,25 +108,22 @@ def _soak(corpus_index: Path, root: Path, seconds: float) -> dict:
         t.start()
     time.sleep(seconds / 4)
     upload_start = time.monotonic()
-    status, _ = Client(url, verbose=False).predict(
-        [handle_file(str(_pangolin(root / "pangolin-programme.md")))], api_name="/add_documents")
+    _pangolin(doc, version=2)  # the document changes on disk, then the index is rebuilt under the users
+    report = index.build_index(sources + [settings.corpus_dir], index_dir=root / "index", settings=settings,
+                               progress=False)
     upload_end = time.monotonic()
     for t in threads:
         t.join()
     demo.close()
 
     new = {c.chunk_id: c.text for c in index.Index.load(root / "index").chunks}
-    assert "1 added" in status and len(new) > len(old), status
-    mixed, stale = [], []
-    for t0, t1, r in answers:
-        passages = {(p["chunk_id"], p["text"]) for p in r["passages"] + r["citations"]}
-        from_old = all(old.get(cid) == text for cid, text in passages)
-        from_new = all(new.get(cid) == text for cid, text in passages)
-        if not (from_old or from_new):
-            mixed.append(r)
-        if r["question"] == NEW_DOC_QUESTION and t0 > upload_end + 0.5 and not any(
-                p["doc_id"] == "pangolin-programme" for p in r["citations"]):
-            stale.append(r)
+    changed = [cid for cid in new if cid in old and old[cid] != new[cid]]
+    assert report.changed and len(changed) >= 10, (report.summary(), len(changed))
+    marked = [{**r, "late": t0 > upload_end + 0.5} for t0, _, r in answers]
+    mixed, stale = versions(marked, old, new)
+    late = [r for r in marked if r["late"] and r["question"] == CHANGED_DOC_QUESTION]
+    assert any(p["doc_id"] == "pangolin-programme" for r in late for p in r["passages"]), \
+        "no answer after the swap found the changed document: the stale check would be empty"
     during = [t1 - t0 for t0, t1, _ in answers if t0 < upload_end and t1 > upload_start]
     figures = {"clients": CLIENTS, "seconds": seconds, "requests": len(latencies), "errors": len(errors),
                "mixed_answers": len(mixed), "stale_after_swap": len(stale),

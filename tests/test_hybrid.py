@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import index
-from conftest import REPO
+from conftest import EVAL, eval_questions
 from index.beir import evaluate_beir, load_beir, score_run
-from index.evaluate import evaluate_dev, load_questions, score_questions
+from index.evaluate import evaluate_dev, score_questions
 from index.fusion import rrf, top, weighted
 from index.search import Hit
 from index.store import current_generation
@@ -146,10 +146,12 @@ def test_beir_benchmark_end_to_end(tmp_path):
 
 # --- hybrid beats each single mode on measured dev questions ---------------------------------------
 # Ranks of the first relevant passage on the bundled corpus (`hpsr eval`, default backend):
-#   dev-09 "How many global symposia has HSG delivered?"       dense 2, BM25 1, hybrid 1
-#   dev-04 "What is the mission of Results for Development?"   dense 26, BM25 1, hybrid 1
-#   dev-01 "How many members does Health Systems Global have?" dense 1, BM25 3, hybrid 1
-HYBRID_WINS = [("dev-09", "dense"), ("dev-04", "dense"), ("dev-01", "bm25")]
+#   rep-d05 "What did the Accelerator's recent landscaping analysis identify in Asia?"   dense 3, BM25 1, hybrid 1
+#   pdf-d04 "At which session of the WHO Regional Committee for Europe was the Framework
+#            for Action on the Health and Care Workforce 2023-2030 adopted?"          dense 13, BM25 1, hybrid 1
+#   pdf-d05 "What does it usually cost to see a private therapist for one appointment
+#            in Ireland?" (a paraphrase)                                                dense 1, BM25 5, hybrid 1
+HYBRID_WINS = [("rep-d05", "dense"), ("pdf-d04", "dense"), ("pdf-d05", "bm25")]
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +161,7 @@ def corpus(corpus_index) -> index.Index:
 
 @pytest.fixture(scope="module")
 def dev_questions() -> dict[str, dict]:
-    return {q["id"]: q for q in load_questions(REPO.parent / "shared" / "eval" / "hpsr_dev.jsonl")}
+    return {q["id"]: q for q in eval_questions("dev")}
 
 
 @pytest.mark.parametrize("qid,weak_mode", HYBRID_WINS, ids=[f"{q}-{m}" for q, m in HYBRID_WINS])
@@ -172,9 +174,8 @@ def test_hybrid_first_where_one_mode_is_not(corpus, dev_questions, qid, weak_mod
 
 
 def test_hybrid_at_least_as_good_as_either_mode_on_the_dev_sets(corpus):
-    for name in ("hpsr_dev.jsonl", "pdf_dev.jsonl"):
-        rows = {r["mode"]: r for r in evaluate_dev(corpus, REPO.parent / "shared" / "eval" / name,
-                                                   ["dense", "bm25", "hybrid"])}
+    for name in ("report.jsonl", "pdfs.jsonl"):
+        rows = {r["mode"]: r for r in evaluate_dev(corpus, EVAL / "dev" / name, ["dense", "bm25", "hybrid"])}
         for metric in ("recall@1", "recall@5", "mrr@10"):
             best_single = max(rows["dense"][metric], rows["bm25"][metric])
             assert rows["hybrid"][metric] >= best_single, (name, metric, rows)

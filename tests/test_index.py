@@ -155,6 +155,25 @@ def test_rebuild_after_a_content_change_embeds_only_that_file(built):
     assert not any("twelve villages" in c.text for c in idx.chunks), "old text still indexed"
 
 
+def test_each_chunk_points_into_the_page_or_section_text_the_index_keeps(built):
+    """blocks.jsonl holds each page's text, so an answer can quote a sentence a chunk edge cut;
+    a rebuild keeps the blocks of unchanged files and replaces those of changed ones."""
+    docs, index_dir, _ = built
+    idx = index.Index.load(index_dir)
+    for i, c in enumerate(idx.chunks):
+        block, start, end = idx.context(idx.hit(i, 0.0))
+        assert block[start:end] == c.text and c.kind in ("text", "references", "contents", "figure")
+    page2 = idx.search("mobile dental units", 1)[0]
+    assert page2.page == 2 and "forty mobile dental units" in idx.context(page2)[0]
+    notes = docs / "lemur-notes.txt"
+    notes.write_text("Capybara Census\n\nThe capybara census counted nine hundred animals.\n", encoding="utf-8")
+    index.build_index([docs], index_dir=index_dir, progress=False)
+    again = index.Index.load(index_dir)
+    texts = {d: " ".join(b.text for b in bs) for d, bs in again.generation.blocks.items()}
+    assert "nine hundred animals" in texts["lemur-notes"] and "twelve villages" not in texts["lemur-notes"]
+    assert "forty mobile dental units" in texts["zebra-report"]  # unchanged file: blocks carried over
+
+
 def test_changing_one_section_re_embeds_only_that_chunk(built):
     docs, index_dir, _ = built
     guide = docs / "okapi-guide.md"
@@ -296,10 +315,11 @@ def _truncate(path: Path) -> None:
     lambda gen: (gen / "chunks.jsonl").write_text('{"chunk_id": "x"}\n'),
     lambda gen: _truncate(gen / "chunks.jsonl"),
     lambda gen: shutil.rmtree(gen / "bm25"),
+    lambda gen: (gen / "blocks.jsonl").unlink(),
     lambda gen: shutil.rmtree(gen),
     lambda gen: (gen.parent / "CURRENT").write_text("../../etc"),
 ], ids=["truncated-vectors", "empty-vectors", "no-manifest", "bad-manifest", "bad-chunks",
-        "truncated-chunks", "no-bm25", "no-generation", "bad-current"])
+        "truncated-chunks", "no-bm25", "no-blocks", "no-generation", "bad-current"])
 def test_corrupt_index(tmp_path, small_index, damage):
     index_dir = tmp_path / "idx"
     shutil.copytree(small_index, index_dir)

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import index
-from conftest import REPO
+from conftest import REPO, eval_questions
 from index.embedder import Embedder, get_embedder, onnx_model
-from index.evaluate import load_questions
 from index.settings import COMPRESS_ABOVE, Settings
 from index.store import current_generation, vector_index
 
@@ -48,8 +47,7 @@ def test_sq8_index_finds_what_the_flat_index_finds(tmp_path, small_corpus, small
 def test_sq8_recall_against_flat_on_the_bundled_corpus(corpus_index):
     idx = index.Index.load(corpus_index)
     vectors = idx.generation.vectors()
-    questions = [q["question"] for f in ("hpsr_dev.jsonl", "pdf_dev.jsonl")
-                 for q in load_questions(REPO.parent / "shared" / "eval" / f)]
+    questions = [q["question"] for q in eval_questions("dev")]
     queries = idx.embedder.encode(questions)
     _, exact = vector_index(vectors, vectors.shape[1], "flat").search(queries, 10)
     _, approx = vector_index(vectors, vectors.shape[1], "sq8").search(queries, 10)

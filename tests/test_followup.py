@@ -1,0 +1,61 @@
+"""Follow-ups made to stand alone, and the terms a question is about (pure functions)."""
+from __future__ import annotations
+
+import pytest
+
+from chatbot.answerable import answer_kind, counted_words
+from chatbot.followup import resolve
+from chatbot.terms import question_terms
+
+HSG = "When was Health Systems Global founded?"
+
+
+@pytest.mark.parametrize("previous,question,resolved", [
+    (HSG, "And how many members does it have?", "How many members does Health Systems Global have?"),
+    (HSG, "and what are its working groups?", "What are Health Systems Global's working groups?"),
+    ("What is the population of Kosovo?", "Who won their football league?", "Who won Kosovo's football league?"),
+    # A follow-up that names its own subject is a new question: the previous turn adds nothing.
+    (HSG, "and what is the capital of France?", "and what is the capital of France?"),
+    (HSG, "What is the mission of Results for Development?", "What is the mission of Results for Development?"),
+    # "What about X?": the previous question, asked of X.
+    ("What share of households headed by older people experienced catastrophic spending?",
+     "What about pensioners?",
+     "What share of households headed by older people experienced catastrophic spending: what about pensioners?"),
+    # Too short to stand alone: the previous question says what about.
+    ("How many referrals were made to CiPC in 2024?", "And in 2013?",
+     "How many referrals were made to CiPC in 2024: in 2013?"),
+    (None, "How many members does it have?", "How many members does it have?"),
+])
+def test_resolve(previous, question, resolved):
+    assert resolve(question, previous) == resolved
+
+
+def test_a_second_follow_up_keeps_the_subject():
+    first = resolve("And how many members does it have?", HSG)
+    assert resolve("and when did they start?", first) == "When did Health Systems Global start?"
+
+
+def test_question_terms_find_names_acronyms_and_years():
+    terms = {t.text: t for t in question_terms("Who won the 2018 FIFA World Cup in Cabo Verde's capital?")}
+    assert {"2018", "FIFA World Cup", "Cabo Verde"} <= set(terms)
+    assert terms["2018"].is_year and terms["2018"].gates
+    assert terms["Cabo Verde"].gates and terms["FIFA World Cup"].gates and not terms["capital"].named
+    gp = {t.text: t for t in question_terms("How often do people in Ireland see a GP?")}["GP"]
+    assert gp.named and not gp.gates  # an acronym does not gate: "general practitioner"
+    # The first word of a question is capitalised anyway; names joined by "for" stay one name.
+    terms = {t.text: t for t in question_terms("Roughly what is the mission of Results for Development?")}
+    assert "Roughly" not in terms and terms["Results for Development"].named
+    assert not {t.text: t for t in question_terms("Which West African country?")}["West African"].gates
+
+
+@pytest.mark.parametrize("question,kind,counted", [
+    ("When was Health Systems Global founded?", "year", []),
+    ("How many psychiatrists per 100 000 people does Ireland have?", "number", ["psychiatrists"]),
+    ("What is polio vaccination coverage among children in Kosovo?", None, ["polio", "vaccination"]),
+    ("How much does a GP visit cost in Ireland?", "money", []),
+    ("What share of households in Portugal face catastrophic spending?", "number", ["households"]),
+    ("Why do patients in Kosovo make informal payments?", "reason", []),
+])
+def test_the_kind_of_answer_asked_for(question, kind, counted):
+    assert answer_kind(question) == kind
+    assert counted_words(question) == counted
