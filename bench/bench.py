@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from index.settings import Settings  # noqa: E402
 from procmem import peak_rss_mb  # noqa: E402  (bench/procmem.py)
 EVAL = REPO / "eval" / "dev"  # the project's dev questions
-SYSTEMS = ("hpsr", "langchain")
+SYSTEMS = ("hpsr", "langchain")  # also "hpsr-notables": hpsr reading tables as prose (HPSR_TABLES=0)
 
 
 # --- workers (run in their own process) -----------------------------------------------------------
@@ -48,22 +48,29 @@ def _questions() -> list[str]:
     return [q["question"] for f in ("report.jsonl", "pdfs.jsonl") for q in load_questions(EVAL / f)]
 
 
+def _settings(system: str):
+    return Settings.load(tables=0) if system == "hpsr-notables" else Settings.load()
+
+
 def worker_ingest(system: str, corpus: Path, out: Path) -> dict:
-    if system == "hpsr":
+    if system.startswith("hpsr"):
         from index import build_index
 
-        return {"chunks": build_index([corpus], out, progress=False).chunks}
+        return {"chunks": build_index([corpus], out, settings=_settings(system), progress=False).chunks}
     import baseline  # bench/baseline.py, beside this script
 
     return {"chunks": baseline.ingest(corpus, out)}
 
 
 def worker_query(system: str, out: Path, t_spawn: float, rounds: int) -> dict:
-    if system == "hpsr":
+    if system.startswith("hpsr"):
         from index import Index
 
-        idx = Index.load(out)
-        search = lambda q: idx.search(q, 5)  # noqa: E731
+        idx = Index.load(out, _settings(system))
+
+        def search(q: str):  # each query embedded afresh: the query cache would flatter repeats
+            idx.embedder.clear_cache()
+            return idx.search(q, 5)
     else:
         import baseline  # bench/baseline.py, beside this script
 
@@ -122,6 +129,16 @@ def chat_start_seconds(index_dir: Path) -> float:
     finally:
         proc.terminate()
         proc.wait()
+
+
+def cpu_flags() -> str:
+    """The vector instruction sets that decide ONNX speed: AVX2, AVX-512, VNNI (from /proc/cpuinfo)."""
+    try:
+        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split())
+    except (OSError, StopIteration):
+        return "unknown"
+    names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_vnni": "AVX-512 VNNI", "avx_vnni": "AVX-VNNI"}
+    return ", ".join(v for k, v in names.items() if k in flags) or "no AVX2"
 
 
 def disk_mb(path: Path) -> float:
@@ -213,7 +230,8 @@ def main() -> None:
             for system in systems:
                 results.append((f"bundled x{copies}", system,
                                 measure(system, large, work, args.large_repeat or args.repeat)))
-    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, CPU flags: {cpu_flags()}, "
+          f"Python {platform.python_version()}, "
           f"embedding backend {Settings.load().backend}; {time.strftime('%Y-%m-%d')}; medians of "
           f"{args.repeat} runs (bundled), {args.large_repeat or args.repeat} (large)\n")
     print(table(results))

@@ -13,18 +13,22 @@ import numpy as np
 from chatbot.answerable import KIND_PATTERNS, Judge, Thresholds, answer_kind
 from chatbot.followup import resolve
 from chatbot.sentences import Sentence, candidates
+from chatbot.table_answer import columns_asked, lines, names_row, scored_text, shown
 from chatbot.terms import question_terms
 from index import Hit, Index
 from ingest.normalize import FOOTNOTE_MARK, clean
+from ingest.types import Table
 
 MAX_QUESTION_CHARS = 1000
 ABSTAIN_TEXT = "The documents don't answer this question."
 POOL_DEPTH = 20  # passages searched for ones that mention the question's names and years
+ROW_WORDS = 40  # words of a table row that are scored
 SCORED_SENTENCES = 8  # sentences embedded per question, after a cheap first ranking
 # A sentence's relevance: cosine to the question, plus these times the passage's similarity,
-# the share of the question's words it holds, and 1 if it holds the kind of answer asked for.
+# the share of the question's words it holds, and 1 if it holds the kind of answer asked for;
+# a table row's, plus these if the question names its label or one of its columns.
 # "tail": a sentence scoring this much below the best one is left out.
-WEIGHTS = {"prior": 0.2, "overlap": 0.3, "kind": 0.15, "tail": 0.3}
+WEIGHTS = {"prior": 0.2, "overlap": 0.3, "kind": 0.15, "tail": 0.3, "row_label": 0.25, "row_column": 0.1}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class Citation:
     hit: Hit
     sentences: tuple[tuple[int, int], ...]  # character spans in `passage` quoted in the answer
     passage: str = ""  # the cited text: the hit's passage widened to whole sentences (same page)
+    table: Table | None = None  # an answer from a table: the rows and columns shown
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
         return abstain(verdict.reason, verdict.signals)
     # Quote from passages that mention the places and names the question does, if any do.
     terms = question_terms(query)
-    pool = [h for h in found if judge.supports(terms, h)][:k] or hits
+    pool = [h for h in found if judge.supports(terms, h)][:k] or list(hits)
     sentences, contexts = candidates(index, pool)
     chosen, sims = _choose(index, query, pool, sentences, max_sentences) if sentences else ([], [])
     verdict = judge.judge(query, hits, list(dict.fromkeys(pool[sentences[c].hit] for c in chosen)),
@@ -113,10 +118,14 @@ def _choose(index: Index, question: str, pool: list[Hit], sentences: list[Senten
     a number for 'how many') count too: the embedding alone often prefers a sentence that
     restates the subject over the one that holds the date or figure.
     """
-    texts = [s.text for s in sentences]
+    # A table row is scored as it would be shown: with its caption ("Nurses — 2022 · Number: 935"
+    # says little alone), only the columns the question asks for, and only its first words (a
+    # long row's later cells, a list of exemptions, drown its label).
+    texts = [scored_text(pool[s.hit].table, s.row, question, ROW_WORDS) if s.is_row else s.text for s in sentences]
     prior = np.array([pool[s.hit].similarity or 0.0 for s in sentences])
     lexical = (WEIGHTS["prior"] * prior + WEIGHTS["overlap"] * _overlap(question, texts)
-               + WEIGHTS["kind"] * _answer_type(question, texts))
+               + WEIGHTS["kind"] * _answer_type(question, texts)
+               + np.array([_row_match(pool[s.hit].table, s.row, question) if s.is_row else 0.0 for s in sentences]))
     # Embedding a sentence costs ~15 ms on a laptop core: only the best few by the cheap signals.
     keep = np.argsort(-lexical, kind="stable")[:SCORED_SENTENCES]
     vecs = index.embedder.encode_cached([question] + [texts[i] for i in keep],
@@ -129,6 +138,9 @@ def _choose(index: Index, question: str, pool: list[Hit], sentences: list[Senten
     chosen = _mmr(relevance, sv, n, candidates=list(keep))
     best = relevance[chosen[0]]
     chosen = [c for c in chosen if relevance[c] >= best - WEIGHTS["tail"]]  # drop weak tail sentences
+    # An answer is prose or one table's rows, whichever the best candidate is.
+    lead = sentences[chosen[0]]
+    chosen = [c for c in chosen if sentences[c].is_row == lead.is_row and (not lead.is_row or sentences[c].hit == lead.hit)]
     chosen.sort(key=lambda c: (sentences[c].hit, sentences[c].start))  # passage, then reading order
     return chosen, sims
 
@@ -137,6 +149,8 @@ def _compose(question: str, query: str, hits: list[Hit], pool: list[Hit], chosen
              contexts: dict, confidence: float, notes: list[str], signals: dict) -> Answer:
     """The answer text with [n] after each sentence, and one citation per quoted passage: the
     passage widened to whole sentences, so the quote is verbatim inside what is cited."""
+    if chosen[0].is_row:
+        return _compose_table(question, query, hits, pool, chosen, confidence, notes, signals)
     numbers: dict[int, int] = {}
     for s in chosen:
         numbers.setdefault(s.hit, len(numbers) + 1)
@@ -149,6 +163,22 @@ def _compose(question: str, query: str, hits: list[Hit], pool: list[Hit], chosen
     text = " ".join(f"{' '.join(FOOTNOTE_MARK.sub('', s.text).split())} [{numbers[s.hit]}]" for s in chosen)
     return Answer(question, text, tuple(citations), tuple(hits), False, confidence, query, tuple(notes),
                   "", signals)
+
+
+def _row_match(table: Table, row: int, question: str) -> float:
+    return (WEIGHTS["row_label"] * names_row(table, row, question)
+            + WEIGHTS["row_column"] * (len(columns_asked(question, table.header)) < len(table.header) - 1))
+
+
+def _compose_table(question: str, query: str, hits: list[Hit], pool: list[Hit], chosen: list[Sentence],
+                   confidence: float, notes: list[str], signals: dict) -> Answer:
+    """The answer from one table: its caption, header and the rows chosen, with the columns the
+    question asks for, cited [1] with the passage (and each row's page)."""
+    hit = pool[chosen[0].hit]
+    table = shown(hit.table, sorted({s.row for s in chosen}), query)
+    citation = Citation(1, hit, (), hit.text, table)
+    text = " ".join(f"{line} [1]" for line in lines(table))
+    return Answer(question, text, (citation,), tuple(hits), False, confidence, query, tuple(notes), "", signals)
 
 
 def _answer_type(question: str, sentences: list[str]) -> np.ndarray:

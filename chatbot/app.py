@@ -71,8 +71,11 @@ class ChatApp:
             "searched_as": ans.search_query, "confidence": round(ans.confidence, 4),
             "notes": list(ans.notes),
             "citations": [{"number": c.number, **asdict(c.hit), "passage": c.passage,
-                           "quoted": [c.passage[s:e] for s, e in c.sentences]}
+                           "quoted": [c.passage[s:e] for s, e in c.sentences],
+                           "shown_table": asdict(c.table) if c.table else None}
                           for c in ans.citations],
+            # An answer from a table: its caption, header (one name per column) and the rows shown.
+            "table": next((asdict(c.table) for c in ans.citations if c.table), None),
             "passages": [asdict(h) for h in ans.hits],
         }
 

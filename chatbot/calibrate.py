@@ -3,8 +3,8 @@
 Each question is answered once with every threshold off, keeping the signals the decision
 rests on (chatbot.answerable). Then every combination on a grid is scored offline: the most
 out-of-scope questions refused while at most `max_false` of the answerable ones are, and, among
-the best, the combination in the middle of the range, so a small shift in a signal does not
-flip the decision.
+the best, the most lenient combination: refusing is the costlier mistake on questions it has
+not seen (the best regions are often far apart, so a "middle" would be arbitrary).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ GRID = {
     "similarity": np.round(np.arange(0.20, 0.52, 0.02), 2),
     "sentence_similarity": np.round(np.arange(0.30, 0.66, 0.02), 2),
     "coverage": np.round(np.arange(0.0, 0.42, 0.04), 2),
-    "absent_share": np.round(np.append(np.arange(0.3, 1.01, 0.05), 2.0), 2),
+    "absent_share": np.round(np.arange(0.5, 1.01, 0.05), 2),  # 1.0: only when no word is in any document
 }
 SETTING = {"similarity": "HPSR_ABSTAIN_SIMILARITY", "sentence_similarity": "HPSR_ABSTAIN_SENTENCE_SIMILARITY",
            "coverage": "HPSR_ABSTAIN_COVERAGE", "absent_share": "HPSR_ABSTAIN_ABSENT_SHARE"}
@@ -97,12 +97,11 @@ def choose(rows: list[tuple[str, bool, dict]], max_false: float = 0.05) -> Calib
         point = tuple(GRID[n][0] if n != "absent_share" else GRID[n][-1] for n in names)
         scored = [(0, 0, point)]
     best = max(s[:2] for s in scored)
-    ties = np.array([s[2] for s in scored if s[:2] == best], dtype=float)
-    # The middle of the best region: per threshold, the median of the tied grid points, then
-    # the tied point nearest to it (in grid steps).
-    steps = np.array([GRID[n][1] - GRID[n][0] for n in names])
-    middle = np.median(ties, axis=0)
-    point = ties[np.argmin((((ties - middle) / steps) ** 2).sum(axis=1))]
+    ties = [s[2] for s in scored if s[:2] == best]
+    # Leniency: how far each threshold sits from refusing nothing, in grid steps, summed.
+    strictness = {n: {float(v): (i if n != "absent_share" else len(GRID[n]) - 1 - i)
+                      for i, v in enumerate(GRID[n])} for n in names}
+    point = min(ties, key=lambda p: sum(strictness[n][float(v)] for n, v in zip(names, p)))
     chosen = Thresholds(**{n: round(float(v), 2) for n, v in zip(names, point)})
     return Calibration(rows, chosen, best[0], -best[1])
 

@@ -152,7 +152,8 @@ def _eval(args) -> int:
     if args.answers:
         return _eval_answers(args)
     modes = args.modes.split(",")
-    files = args.questions or ([] if args.beir else _sets("dev", ("report", "pdfs")) + _sets("test", ("report", "pdfs")))
+    answerable = ("report", "pdfs", "tables")
+    files = args.questions or ([] if args.beir else _sets("dev", answerable) + _sets("test", answerable))
     rows = []
     if files:
         _check_files(files)

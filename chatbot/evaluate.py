@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from chatbot.answer import Answer, answer
+from chatbot.table_answer import is_from, lines
 from index import Index
 from index.evaluate import load_questions, normalize
 from ingest.kinds import TEXT, paragraph_kind
@@ -30,12 +31,17 @@ def _plain(text: str) -> str:
 
 def is_verbatim(ans: Answer) -> bool:
     """Every answer sentence occurs in the passage its [n] cites (footnote marks aside), and
-    nothing in the answer text stands outside a cited sentence."""
+    nothing in the answer text stands outside a cited sentence. An answer from a table: every
+    cell shown is the extracted table's cell in that row and column, and the text is those rows."""
     parts = segments(ans.text)
-    cited = {c.number: _plain(getattr(c, "passage", None) or c.hit.text) for c in ans.citations}
     rebuilt = " ".join(f"{s} [{n}]" for s, n in parts)
     if not parts or normalize(rebuilt) != normalize(ans.text):
         return False
+    tables = {c.number: c for c in ans.citations if getattr(c, "table", None) is not None}
+    if tables:
+        return all(is_from(c.table, c.hit.table) for c in tables.values()) and \
+            [s for s, _ in parts] == [line for c in tables.values() for line in lines(c.table)]
+    cited = {c.number: _plain(getattr(c, "passage", None) or c.hit.text) for c in ans.citations}
     return all(n in cited and _plain(s) in cited[n] for s, n in parts)
 
 
@@ -51,7 +57,7 @@ class Outcome:
 
     @property
     def fact_found(self) -> bool:
-        text = normalize(self.answer.text)
+        text = normalize(self.answer.text)  # a table answer's text holds its rows' cells
         return not self.answer.abstained and any(normalize(e) in text for e in self.question.get("expect", []))
 
     @property
@@ -59,7 +65,8 @@ class Outcome:
         """A citation names the expected document (and page, for a PDF)."""
         q = self.question
         return not self.answer.abstained and any(
-            c.hit.doc_id == q.get("doc") and (q.get("page") is None or c.hit.page == q["page"])
+            c.hit.doc_id == q.get("doc") and (q.get("page") is None or c.hit.page == q["page"]
+                                              or (c.table is not None and q["page"] in c.table.pages))
             for c in self.answer.citations)
 
     @property
@@ -67,6 +74,8 @@ class Outcome:
         """Answer sentences that read as a reference entry, a contents line or figure text."""
         if self.answer.abstained:
             return []
+        if any(getattr(c, "table", None) is not None for c in self.answer.citations):
+            return []  # an answer from a table is cells of the table, not sentences
         return [s for s, _ in segments(self.answer.text) if paragraph_kind(s) != TEXT]
 
 

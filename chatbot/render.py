@@ -7,11 +7,13 @@ import re
 from chatbot.answer import Answer
 from index import Hit
 from ingest.normalize import FOOTNOTE_MARK
+from ingest.types import Table
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>=$])")
 _LIST_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.M)  # "16. Obas KA ..." would become a numbered list
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-KIND_LABELS = {"references": "reference list", "contents": "table of contents", "figure": "figure or table text"}
+KIND_LABELS = {"references": "reference list", "contents": "table of contents", "figure": "figure or table text",
+               "table": "table"}
 
 
 def escape(text: str) -> str:
@@ -25,7 +27,11 @@ def footnotes_as_superscript(text: str) -> str:
     return FOOTNOTE_MARK.sub(lambda m: re.sub(r"\D", "", m.group()).translate(_SUPERSCRIPT), text)
 
 
-def where(hit: Hit) -> str:
+def where(hit: Hit, table: Table | None = None) -> str:
+    """'p. 12' (the pages of the rows shown, for a table), or the section of a text file."""
+    if table is not None and table.pages:
+        first, last = min(table.pages), max(table.pages)
+        return f"p. {first}" if first == last else f"pp. {first}–{last}"
     return f"p. {hit.page}" if hit.page else (hit.section or "")
 
 
@@ -38,9 +44,25 @@ def answer_markdown(answer: Answer) -> str:
         why = f" {escape(answer.reason)}" if answer.reason else ""
         return (f"{notes}**{escape(answer.text)}**{why} The nearest passages are listed under "
                 f"Sources, with low confidence.")
-    sources = "  \n".join(f"{escape(f'[{c.number}]')} {escape(c.hit.title)}, {escape(where(c.hit))}"
+    sources = "  \n".join(f"{escape(f'[{c.number}]')} {escape(c.hit.title)}, {escape(where(c.hit, c.table))}"
                            for c in answer.citations)
+    table = next((c for c in answer.citations if c.table is not None), None)
+    if table is not None:  # an answer from a table is shown as one
+        body = (f"{escape(table.table.caption)} {escape(f'[{table.number}]')}\n\n"
+                f"{table_markdown(table.table)}")
+        return f"{notes}{body}\n\nSources:  \n{sources}"
     return f"{notes}{escape(answer.text)}\n\nSources:  \n{sources}"
+
+
+def table_markdown(table: Table, bold: set[int] = frozenset()) -> str:
+    """A Markdown table of escaped cells; rows in `bold` (positions) stand out."""
+    def cell(text: str, strong: bool) -> str:
+        return f"**{escape(text)}**" if strong and text else escape(text)
+
+    head = "| " + " | ".join(escape(h) or " " for h in table.header) + " |"
+    rule = "|" + "---|" * len(table.header)
+    rows = ["| " + " | ".join(cell(c, i in bold) for c in row) + " |" for i, row in enumerate(table.rows)]
+    return "\n".join([head, rule] + rows)
 
 
 def sources_markdown(answer: Answer) -> str:
@@ -55,10 +77,16 @@ def sources_markdown(answer: Answer) -> str:
     out = []
     for c in answer.citations:
         h = c.hit
-        out.append(f"**{escape(f'[{c.number}]')} {escape(h.title)}**, {escape(where(h))} · "
+        out.append(f"**{escape(f'[{c.number}]')} {escape(h.title)}**, {escape(where(h, c.table))} · "
                    f"similarity {h.similarity or 0:.2f} · `{h.doc_id}`")
         out.append("")
-        out.append("> " + _quote(c.passage or h.text, c.sentences))
+        if h.table is not None:  # the passage is a table: show it as one, the rows quoted in bold
+            labels = {row[0] for row in (c.table.rows if c.table else ())}
+            out.append(f"_{escape(h.table.caption)}_")
+            out.append("")
+            out.append(table_markdown(h.table, {i for i, row in enumerate(h.table.rows) if row[0] in labels}))
+        else:
+            out.append("> " + _quote(c.passage or h.text, c.sentences))
         out.append("")
     return "\n".join(out)
 

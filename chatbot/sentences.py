@@ -7,7 +7,7 @@ captions, source lines and figures are recognised (ingest.kinds) and never becom
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index import Hit, Index
 from ingest.kinds import TEXT, paragraph_spans, reads_as_prose
@@ -35,6 +35,11 @@ class Sentence:
     start: int  # character span in the block (page or section) text
     end: int
     text: str
+    row: int | None = None  # a table row instead: its position in the passage's table
+
+    @property
+    def is_row(self) -> bool:
+        return self.row is not None
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -64,13 +69,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def candidates(index: Index, hits: list[Hit], depth: int = 5) -> tuple[list[Sentence], dict[int, tuple[str, int, int]]]:
-    """Prose sentences that overlap the first `depth` passages, each once, in hit order; and each
-    used passage's (block text, start, end) so citations can quote whole sentences."""
+    """Prose sentences that overlap the first `depth` passages, and every row of the tables
+    those passages are part of, each once, in hit order; and each prose passage's (block text,
+    start, end) so citations can quote whole sentences. A table passage in `hits` is replaced
+    by one holding its whole table, so a row can be cited from the passage that found it."""
     out: list[Sentence] = []
     contexts: dict[int, tuple[str, int, int]] = {}
     seen: set = set()  # sentences already taken, by place and by text (a summary repeats the body)
     cache: dict[tuple, tuple[list, list]] = {}
     for h_i, hit in enumerate(hits[:depth]):
+        if hit.table is not None:
+            if (hit.doc_id, hit.section) in seen:
+                continue
+            seen.add((hit.doc_id, hit.section))
+            whole = index.table(hit)
+            hits[h_i] = replace(hit, table=whole)
+            out += [Sentence(h_i, 0, 0, whole.row_text(r), row=r) for r in range(len(whole.rows))]
+            continue
         block, cs, ce = index.context(hit)
         contexts[h_i] = (block, cs, ce)
         key = (hit.doc_id, hit.page, hit.section, len(block), hash(block))

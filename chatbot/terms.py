@@ -56,7 +56,7 @@ def _is_name_word(token: str, first: bool) -> bool:
     ("Roughly what share..."), so there it counts only as an acronym ("WHO", "HSG")."""
     if _YEAR.match(token):
         return True
-    if not token[:1].isupper() or token == "I":
+    if not token[:1].isupper() or len(token) < 2:  # "I", "group D"
         return False
     acronym = sum(ch.isupper() for ch in token) >= 2
     if first and not acronym:

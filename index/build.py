@@ -202,7 +202,7 @@ def _read_files(jobs: list[tuple[Path, str, int]], settings: Settings,
     """Load and chunk each (path, doc_id, size): (document, chunks), or the reason it was skipped."""
     size = sum(n for _, _, n in jobs)
     workers = min(len(jobs), os.cpu_count() or 1)
-    args = [(f, doc_id, settings.chunk_tokens, settings.overlap_tokens) for f, doc_id, _ in jobs]
+    args = [(f, doc_id, settings.chunk_tokens, settings.overlap_tokens, bool(settings.tables)) for f, doc_id, _ in jobs]
     if workers < 2 or size < PARALLEL_READ_BYTES:
         results = []
         for a in args:
@@ -232,9 +232,10 @@ def _read_files(jobs: list[tuple[Path, str, int]], settings: Settings,
     return results
 
 
-def _read_file(path: Path, doc_id: str, chunk_tokens: int, overlap: int) -> tuple[Document, list[Chunk]] | str:
+def _read_file(path: Path, doc_id: str, chunk_tokens: int, overlap: int,
+               tables: bool = True) -> tuple[Document, list[Chunk]] | str:
     try:
-        doc = load_document(path, doc_id=doc_id)
+        doc = load_document(path, doc_id=doc_id, tables=tables)
         chunks = chunk_document(doc, token_counter(), chunk_tokens, overlap)
     except IngestError as e:
         return e.reason
@@ -245,9 +246,10 @@ CONTEXT_TOKENS = 48  # cap on the title/section prefix; 192 + 48 + [CLS]/[SEP] <
 
 
 def embedding_text(chunk: Chunk, context: bool = True) -> str:
-    """The text the model (and BM25) sees for a chunk: document title and section, then the
-    passage. Many passages never name what they are about ("the programme", "the country");
-    the title does. The stored chunk text stays exactly as in the document.
+    """The text the model (and BM25) sees for a chunk: document title and section (a table's
+    caption), then the passage. Many passages never name what they are about ("the
+    programme", "the country"); the title does. The stored chunk text stays exactly as in the
+    document.
     """
     if not context:
         return chunk.text

@@ -13,6 +13,7 @@ from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, Qu
 from index.fusion import rrf, top, weighted
 from index.settings import Settings
 from index.store import Generation, current_generation, read_generation
+from ingest.types import Table
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
@@ -33,7 +34,8 @@ class Hit:
     # Cosine similarity of query and passage (None in bm25 mode, which loads no model).
     # Unlike `score`, whose scale depends on the mode, it is comparable across queries.
     similarity: float | None = None
-    kind: str = "text"  # text, references, contents or figure (ingest.kinds)
+    kind: str = "text"  # text, references, contents, figure or table (ingest.kinds)
+    table: Table | None = None  # a table passage: its caption, header and these rows, each with its page
 
     def citation(self) -> str:
         """'Title, p. 12' (or the section for text files)."""
@@ -84,11 +86,27 @@ class Index:
         """The whole text of the page (or section) a hit comes from, and the hit's span in it:
         what a sentence cut by the chunk's edge is completed from."""
         c = self.chunks[self.position(hit.chunk_id)]
+        if c.table is not None:
+            raise QueryError(f"{c.chunk_id} is a table: it has rows, not page text")
         blocks = self.generation.blocks.get(c.doc_id, [])
         if c.block >= len(blocks) or blocks[c.block].text[c.start:c.end] != c.text:
             raise IndexCorruptError(f"block {c.block} of {c.doc_id} does not hold chunk {c.chunk_id}; "
                                     f"{REBUILD_HINT}")
         return blocks[c.block].text, c.start, c.end
+
+    def table(self, hit: Hit) -> Table | None:
+        """The whole table a table passage is part of: its rows are chunked a few at a time."""
+        if hit.table is None:
+            return None
+        lo, hi = self._doc_ranges[hit.doc_id]
+        parts = [c.table for c in self.chunks[lo:hi] if c.table is not None and c.section == hit.section]
+        rows, pages = [], []
+        for t in parts:
+            for row, page in zip(t.rows, t.pages):
+                if not rows or (row, page) != (rows[-1], pages[-1]):  # a long row cut over chunks
+                    rows.append(row)
+                    pages.append(page)
+        return Table(hit.table.caption, hit.table.header, tuple(rows), tuple(pages))
 
     def position(self, chunk_id: str) -> int:
         """Where a chunk sits in the index (its row in the vectors and in BM25)."""
@@ -197,7 +215,7 @@ class Index:
         c = self.chunks[position]
         return Hit(text=c.text, score=score, doc_id=c.doc_id, title=c.title, page=c.page,
                    chunk_id=c.chunk_id, section=c.section, source=c.source, similarity=similarity,
-                   kind=c.kind)
+                   kind=c.kind, table=c.table)
 
 
 def _check(query: str, k: int) -> str:

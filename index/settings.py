@@ -34,6 +34,9 @@ class Settings:
     # Embed (and BM25-index) each chunk with its document title and section heading in
     # front (HPSR_CONTEXT=0 to turn off); measured with `hpsr eval`, see README.
     context: int = 1
+    # Read PDF tables as tables (pdfplumber, on the pages with a "Table N" caption), so a row
+    # is searched and shown with its caption and header (HPSR_TABLES=0: their text as prose).
+    tables: int = 1
     # Default retrieval: "hybrid" (BM25 + dense), "dense" or "bm25" (HPSR_MODE).
     mode: str = "hybrid"
     # How hybrid fuses the two lists: "weighted" min-max scores or "rrf" (HPSR_FUSION),
@@ -51,13 +54,13 @@ class Settings:
     # When the chat abstains (chatbot.answerable): chosen on the dev questions with
     # `hpsr calibrate` (README, "Answers"). HPSR_ABSTAIN_SIMILARITY etc.
     # Below this cosine between the question and its best passage, nothing answers it;
-    abstain_similarity: float = 0.28
+    abstain_similarity: float = 0.2
     # ...nor below this cosine between the question and the best sentence that could be quoted;
-    abstain_sentence_similarity: float = 0.5
+    abstain_sentence_similarity: float = 0.48
     # ...nor when the quoted passages hold less than this share of its content words (by rarity);
     abstain_coverage: float = 0.0
     # ...nor when this share of its content words (by rarity) is in no document at all.
-    abstain_absent_share: float = 0.7
+    abstain_absent_share: float = 1.0
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
@@ -101,7 +104,8 @@ class Settings:
         return {
             "model": {"name": MODEL_NAME, "dim": DIM, "precision": PRECISION[self.backend]},
             "chunker": {"version": CHUNKER_VERSION, "chunk_tokens": self.chunk_tokens,
-                        "overlap_tokens": self.overlap_tokens, "context": bool(self.context)},
+                        "overlap_tokens": self.overlap_tokens, "context": bool(self.context),
+                        "tables": bool(self.tables)},
         }
 
 

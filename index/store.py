@@ -26,9 +26,9 @@ import numpy as np
 
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.sparse import write_sparse
-from ingest.types import Block, Chunk
+from ingest.types import Block, Chunk, Table
 
-FORMAT_VERSION = 2  # 2: blocks.jsonl; chunks carry their block and kind
+FORMAT_VERSION = 3  # 2: blocks.jsonl; chunks carry their block and kind. 3: table chunks
 CURRENT = "CURRENT"
 VECTORS, CHUNKS, BLOCKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "blocks.jsonl", "manifest.json"
 EXACT_VECTORS = "vectors.f16.npy"  # beside a compressed index only; read by rebuilds, not searches
@@ -119,10 +119,10 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
                 f"index at {gen_dir.parent} was built with {key}={manifest.get(key)}, but the "
                 f"current settings need {key}={want}; {REBUILD_HINT}")
     try:
-        chunks = [Chunk(**json.loads(line)) for line in
+        chunks = [_chunk(json.loads(line)) for line in
                   (gen_dir / CHUNKS).read_text(encoding="utf-8").splitlines() if line]
         vec_index = faiss.read_index(str(gen_dir / VECTORS))
-    except (OSError, ValueError, TypeError, RuntimeError) as e:
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
         raise IndexCorruptError(f"index files in {gen_dir} are unreadable ({e}); {REBUILD_HINT}") from e
     if not (gen_dir / BLOCKS).is_file():
         raise IndexCorruptError(f"index in {gen_dir} has no {BLOCKS}; {REBUILD_HINT}")
@@ -135,6 +135,12 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
             f"{vec_index.d}, {len(chunks)} chunks, manifest says {manifest.get('chunks')} of "
             f"dimension {dim}); {REBUILD_HINT}")
     return Generation(gen_dir, manifest, chunks, vec_index)
+
+
+def _chunk(row: dict) -> Chunk:
+    if row.get("table") is not None:
+        row["table"] = Table.from_dict(row["table"])
+    return Chunk(**row)
 
 
 def vector_index(vectors: np.ndarray, dim: int, kind: str = "flat"):

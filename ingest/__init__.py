@@ -2,9 +2,9 @@
 from ingest.chunker import chunk_document
 from ingest.errors import HpsrError, IngestError
 from ingest.loaders import SUPPORTED, discover, load_document
-from ingest.types import Block, Chunk, Document
+from ingest.types import Block, Chunk, Document, Table
 
 __all__ = [
-    "Block", "Chunk", "Document", "HpsrError", "IngestError", "SUPPORTED",
+    "Block", "Chunk", "Document", "HpsrError", "IngestError", "SUPPORTED", "Table",
     "chunk_document", "discover", "load_document",
 ]

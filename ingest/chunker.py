@@ -5,11 +5,11 @@ import hashlib
 from typing import Callable
 
 from ingest.kinds import paragraph_spans, span_kind
-from ingest.types import Block, Chunk, Document
+from ingest.types import Block, Chunk, Document, Table
 
 # Paragraphs first, then lines, sentences, clauses, words; characters only as a last resort.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
-CHUNKER_VERSION = 2  # bump when the chunking logic changes, so old indexes are rebuilt
+CHUNKER_VERSION = 3  # bump when the chunking logic changes, so old indexes are rebuilt
 
 TokenCounter = Callable[[str], int]
 
@@ -33,7 +33,77 @@ def chunk_document(doc: Document, count_tokens: TokenCounter, max_tokens: int = 
         for start, end in _spans(block.text, splitter.split_text(block.text), count_tokens, max_tokens):
             chunks.append(_make_chunk(doc, block, number, len(chunks), start, end,
                                       span_kind(paragraphs, start, end)))
+    for table in doc.tables:
+        for part in _table_parts(table, count_tokens, max_tokens):
+            chunks.append(_table_chunk(doc, part, len(chunks)))
     return chunks
+
+
+def _table_parts(table: Table, count_tokens: TokenCounter, max_tokens: int) -> list[tuple[Table, str]]:
+    """Whole rows, as many as fit in `max_tokens` with the caption (the embedded context), each
+    part a Table of its own rows. The text is a line per row that carries the header: "Nurses —
+    2022 · Number: 935; ...", so a row reads on its own and each figure sits beside its column's
+    name (a grid with the header once ranked worse, measured with `hpsr eval`). A row too long
+    for one chunk is cut between its cells, each piece led by the row's label."""
+    budget = max_tokens - min(count_tokens(table.caption), max_tokens // 3)
+    parts: list[tuple[Table, str]] = []
+    rows: list[int] = []
+    lines: list[str] = []
+
+    def flush() -> None:
+        if rows:
+            sub = Table(table.caption, table.header, tuple(table.rows[i] for i in rows),
+                        tuple(table.pages[i] for i in rows))
+            parts.append((sub, "\n".join(lines)))
+        rows.clear()
+        lines.clear()
+
+    for i in range(len(table.rows)):
+        line = table.row_text(i)
+        if lines and count_tokens("\n".join(lines + [line])) > budget:
+            flush()
+        if count_tokens(line) <= budget:
+            rows.append(i)
+            lines.append(line)
+            continue
+        for piece in _cut_row(line, table.rows[i][0], count_tokens, budget):
+            rows.append(i)
+            lines.append(piece)
+            flush()
+    flush()
+    return parts
+
+
+def _cut_row(line: str, label: str, count_tokens: TokenCounter, budget: int) -> list[str]:
+    """A row's line cut between cells ("; "), every piece after the first led by the label."""
+    pieces: list[str] = []
+    current = ""
+    for cell in line.split("; "):
+        candidate = f"{current}; {cell}" if current else (cell if not pieces else f"{label} — {cell}")
+        if current and count_tokens(candidate) > budget:
+            pieces.append(current)
+            current = f"{label} — {cell}"
+        else:
+            current = candidate
+    pieces.append(current)
+    # A single cell longer than the budget is halved at spaces, as prose is.
+    out: list[str] = []
+    for p in pieces:
+        while count_tokens(p) > budget and " " in p:
+            words = p.split(" ")
+            half = len(words) // 2
+            out.append(" ".join(words[:half]))
+            p = f"{label} — " + " ".join(words[half:])
+        out.append(p)
+    return out
+
+
+def _table_chunk(doc: Document, part: tuple[Table, str], n: int) -> Chunk:
+    table, text = part
+    return Chunk(
+        chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title, source=doc.source,
+        text=text, page=table.pages[0], section=table.caption, start=0, end=len(text),
+        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), block=-1, kind="table", table=table)
 
 
 def _spans(text: str, pieces: list[str], count_tokens: TokenCounter,

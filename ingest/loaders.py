@@ -22,6 +22,8 @@ MIN_TEXT_CHARS = 20  # a PDF with less text than this on every page has no usabl
 # this bounds the time and memory one hostile PDF can take.
 MAX_PAGE_CONTENT_BYTES = 4 * 1024 * 1024
 MAX_PDF_SECONDS = 120  # a PDF still being read after this is skipped (checked between pages)
+# The table pass (pdfplumber) stops after this, within the PDF's own limit; later tables stay prose.
+MAX_TABLE_SECONDS = 60
 
 
 def doc_id_for(path: Path) -> str:
@@ -96,8 +98,11 @@ def _ignore_patterns(folder: Path) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
-def load_document(path: str | Path, doc_id: str | None = None) -> Document:
-    """Read one PDF, text or Markdown file. Raises IngestError naming the file and reason."""
+def load_document(path: str | Path, doc_id: str | None = None, tables: bool = True) -> Document:
+    """Read one PDF, text or Markdown file. Raises IngestError naming the file and reason.
+
+    tables: read a PDF's captioned tables as tables (Document.tables), not as lines of text.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -116,7 +121,7 @@ def load_document(path: str | Path, doc_id: str | None = None) -> Document:
     if suffix == ".pdf":
         from ingest.pdf import load_pdf  # pypdf is only imported when a PDF is read
 
-        return load_pdf(path, doc_id)
+        return load_pdf(path, doc_id, tables=tables)
     return _load_text(path, doc_id, markdown=suffix != ".txt")
 
 

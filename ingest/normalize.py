@@ -63,12 +63,13 @@ def _furniture_key(line: str) -> str:
     return re.sub(r"\d+", "#", line.strip().lower())
 
 
-def strip_page_furniture(pages: list[str], edge: int = 3, share: float = 0.4) -> list[str]:
+def strip_page_furniture(pages: list[str], edge: int = 3, share: float = 0.25) -> list[str]:
     """Remove header/footer lines repeated on many pages, and bare page numbers.
 
     Only the first and last `edge` lines of a page are candidates. A line is furniture when
     its digit-blind form appears at a page edge on at least `share` of the pages (and on 3+
-    pages): running titles alternate between odd and even pages, so each is on about half.
+    pages): running titles alternate between odd and even pages, so each is on at most half, and
+    some pages (covers, full-page figures) have none.
     """
     split = [[ln for ln in p.split("\n")] for p in pages]
     counts: Counter[str] = Counter()
@@ -91,7 +92,11 @@ def strip_page_furniture(pages: list[str], edge: int = 3, share: float = 0.4) ->
         def is_furniture(i: int, line: str) -> bool:
             at_edge = i < edge or i >= n - edge
             key = _furniture_key(line)
-            return at_edge and (key in furniture or re.fullmatch(r"#|page #( of #)?", key) is not None)
+            # "Running title 4" on one line, where other pages give the title and its number
+            # on two (text extractors differ), is furniture too.
+            bare = re.sub(r"^#\s+|\s+#$", "", key)
+            return at_edge and (key in furniture or bare in furniture
+                                or re.fullmatch(r"#|page #( of #)?", key) is not None)
 
         kept = []
         for i, line in enumerate(lines):

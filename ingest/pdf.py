@@ -6,15 +6,15 @@ import time
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.loaders import (MAX_PAGE_CONTENT_BYTES, MAX_PDF_PAGES, MAX_PDF_SECONDS, MIN_TEXT_CHARS,
-                            pdf_pages_to_blocks)
+from ingest.loaders import (MAX_PAGE_CONTENT_BYTES, MAX_PDF_PAGES, MAX_PDF_SECONDS, MAX_TABLE_SECONDS,
+                            MIN_TEXT_CHARS, pdf_pages_to_blocks)
 from ingest.normalize import clean_title
 from ingest.types import Document
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns loudly on harmless quirks
 
 
-def load_pdf(path: Path, doc_id: str) -> Document:
+def load_pdf(path: Path, doc_id: str, tables: bool = True) -> Document:
     import pypdf
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -68,10 +68,28 @@ def load_pdf(path: Path, doc_id: str) -> Document:
         warnings.append(f"text of page(s) {_ranges(bad_pages)} could not be extracted")
     if not any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages):
         raise IngestError(str(path), _no_text_reason(len(pages), bad_pages, huge_pages, first_error))
+    found = _tables(path, pages, set(huge_pages + bad_pages), deadline, warnings) if tables else []
     blocks = pdf_pages_to_blocks(pages)
     title = clean_title(_title(reader, path, first_page_ok=1 not in huge_pages + bad_pages))
     return Document(doc_id=doc_id, title=title, source=str(path),
-                    blocks=tuple(blocks), warnings=tuple(warnings))
+                    blocks=tuple(blocks), warnings=tuple(warnings), tables=tuple(found))
+
+
+def _tables(path: Path, pages: list[str], skip: set[int], deadline: float, warnings: list[str]):
+    """The PDF's captioned tables; the pages they are on get their other text only (in place),
+    so a table's cells are not indexed twice. Whatever fails falls back to the page's text."""
+    from ingest.tables import extract_tables
+
+    found = extract_tables(path, pages, skip, min(deadline, time.monotonic() + MAX_TABLE_SECONDS))
+    for n, text in found.prose.items():
+        pages[n - 1] = text
+    if found.failed_pages:
+        warnings.append(f"tables on page(s) {_ranges(found.failed_pages)} could not be read; "
+                        f"their text is indexed as prose")
+    if found.timed_out_at is not None:
+        warnings.append(f"reading tables stopped at page {found.timed_out_at} (time limit); "
+                        f"later tables are indexed as prose")
+    return found.tables
 
 
 def _content_bytes(page) -> int:

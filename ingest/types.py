@@ -14,12 +14,33 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A table as extracted from a PDF: caption, one name per column, rows, each row's page."""
+
+    caption: str  # "Table 1 Progress in human resources for health, Cabo Verde 2017–2022"
+    header: tuple[str, ...]  # levels joined: "2022 · Number"; the first column labels the rows
+    rows: tuple[tuple[str, ...], ...]
+    pages: tuple[int, ...]  # 1-based physical page of each row (a table may run over pages)
+
+    def row_text(self, i: int) -> str:
+        """One row as a line that reads on its own: "Nurses — 2022 · Number: 935; ..."."""
+        row = self.rows[i]
+        cells = "; ".join(f"{h}: {c}" if h else c for h, c in zip(self.header[1:], row[1:]) if c)
+        return f"{row[0]} — {cells}" if row[0] and cells else row[0] or cells
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Table":
+        return cls(d["caption"], tuple(d["header"]), tuple(tuple(r) for r in d["rows"]), tuple(d["pages"]))
+
+
+@dataclass(frozen=True)
 class Document:
     doc_id: str  # stable, from the file name (e.g. "financial-protection-portugal-2025")
     title: str
     source: str  # path of the file it was read from
     blocks: tuple[Block, ...]
     warnings: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()  # PDF tables, read as tables (their text is not in the blocks)
 
 
 @dataclass(frozen=True)
@@ -36,8 +57,9 @@ class Chunk:
     start: int  # character offsets into the block (page or section) text
     end: int
     hash: str  # sha256 of the text, to skip re-embedding identical passages
-    block: int = 0  # position of its block in Document.blocks (the index stores the blocks too)
-    kind: str = "text"  # text, references, contents or figure (ingest.kinds): only text is quoted
+    block: int = 0  # position of its block in Document.blocks (the index stores the blocks too); -1: a table
+    kind: str = "text"  # text, references, contents, figure or table (ingest.kinds): text and tables are quoted
+    table: Table | None = None  # for kind "table": the caption, header and the rows this chunk holds
 
     def citation(self) -> str:
         """Human-readable address of the passage, e.g. 'Title, p. 12'."""

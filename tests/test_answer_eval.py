@@ -22,11 +22,14 @@ DOCS = {p.stem for p in CORPUS.iterdir() if p.suffix in (".pdf", ".txt")}
 
 def test_the_question_sets_live_in_the_repo_and_cover_every_document():
     for split in ("dev", "test"):
-        assert {f.stem for f in (EVAL / split).glob("*.jsonl")} == {"report", "pdfs", "out_of_scope", "follow_ups"}
+        assert {f.stem for f in (EVAL / split).glob("*.jsonl")} == {"report", "pdfs", "tables", "out_of_scope",
+                                                                    "follow_ups"}
         answerable = eval_questions(split, "report", "pdfs")
         assert {q["doc"] for q in answerable} == DOCS, f"{split}: a document has no questions"
         styles = Counter(q["style"] for q in answerable)
         assert styles["paraphrase"] >= 10 and styles["table"] >= 3, styles
+        tables = eval_questions(split, "tables")
+        assert len(tables) >= 10 and all(q["style"] == "table" and q.get("table") for q in tables)
     everything = eval_questions("dev") + eval_questions("test")
     ids = [q["id"] for q in everything]
     assert len(ids) == len(set(ids)), "question ids repeat"
@@ -114,6 +117,6 @@ def test_eval_answers_and_calibrate_commands(small_index, tmp_path, capsys):
 
 
 def test_commands_default_to_the_sets_in_the_repo_and_say_when_one_is_missing(small_index, tmp_path, capsys):
-    assert [f.parent for f in _sets("dev")] == [EVAL / "dev"] * 4
+    assert [f.parent for f in _sets("dev")] == [EVAL / "dev"] * 5
     assert main(["--index", str(small_index), "eval", "--answers", str(tmp_path / "nope.jsonl")]) == 2
     assert "question set(s) not found" in capsys.readouterr().err

@@ -85,6 +85,13 @@ def test_answer_with_citation_and_sources_panel(app, browser):
     _ask(page, "How many referrals were made to the Counselling in Primary Care programme in 2024?")
     expect(chat).to_contain_text("20 619 referrals", timeout=30_000)
     expect(page.locator("#sources")).to_contain_text("p. 17")
+    # An answer from a table is a table: caption, the column asked for, the row.
+    _ask(page, "How many nurses were there in Cabo Verde in 2022?")
+    last = chat.locator(".message").last
+    expect(last.locator("table")).to_contain_text("935", timeout=30_000)
+    expect(last.locator("table th").last).to_have_text("2022 · Number")
+    expect(last).to_contain_text("Table 1 Progress in human resources for health")
+    expect(page.locator("#sources table")).to_contain_text("Technicians")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
     assert outside == [], f"the page loaded outside resources: {outside}"
@@ -202,6 +209,12 @@ def test_api_answers_with_structured_sources(app):
     follow = client.predict("and when was it founded?", "",
                             "How many members does Health Systems Global have?", api_name="/answer")
     assert "2012" in follow["answer"]
+    assert follow["searched_as"] == "When was Health Systems Global founded?"
+    table = client.predict("How many nurses were there in Cabo Verde in 2022?", "", "", api_name="/answer")["table"]
+    assert table["caption"].startswith("Table 1 Progress in human resources for health")
+    assert table["header"] == ["", "2022 · Number"] and table["rows"] == [["Nurses", "935"]] and table["pages"] == [25]
+    refused = client.predict("What is the life expectancy at birth in Japan?", "", "", api_name="/answer")
+    assert refused["abstained"] and refused["reason"].startswith("No document mentions Japan")
 
 
 def test_safe_filename_stays_in_folder():

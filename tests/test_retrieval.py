@@ -12,12 +12,13 @@ from conftest import eval_questions
 from index.evaluate import is_relevant
 
 K = 5
-QUESTIONS = [q for split in ("dev", "test") for q in eval_questions(split, "report", "pdfs")]
+QUESTIONS = [q for split in ("dev", "test") for q in eval_questions(split, "report", "pdfs", "tables")]
 # Questions (mostly paraphrases) that the hybrid MiniLM + BM25 retriever does not rank in the
 # top 5 yet (measured with `hpsr eval`). Listed, not hidden: each still runs, and an
 # unexpected pass is reported, so the list shrinks as retrieval improves.
 KNOWN_MISSES = {"pdf-d09", "pdf-d11", "pdf-d16", "pdf-d17", "pdf-d20", "pdf-d27", "pdf-d38", "pdf-d45",
-                "pdf-d46", "pdf-d47", "pdf-t05", "pdf-t09", "pdf-t11", "pdf-t20", "pdf-t26", "pdf-t27"}
+                "pdf-d46", "pdf-d47", "pdf-t05", "pdf-t09", "pdf-t11", "pdf-t20", "pdf-t26",
+                "tab-d03", "tab-d07", "tab-d08"}
 
 
 def _marked(questions: list[dict]) -> list:
