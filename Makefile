@@ -6,13 +6,23 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: setup chat index test soak eval bench clean
 
+PDFJS_VERSION := 4.10.38
+PDFJS := $(VENV)/pdfjs/node_modules/pdfjs-dist/build/pdf.min.mjs
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# pdf.js for the source viewer, from the npm registry into .venv/pdfjs (nothing from a CDN at run
+# time). Without npm the chat still works; citations then open PDFs in the browser's own viewer.
+$(PDFJS):
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/pdfjs pdfjs-dist@$(PDFJS_VERSION); \
+	else echo "npm not found: the source viewer will open PDFs without pdf.js (no highlight)"; fi
+
+setup: $(STAMP) $(PDFJS)
 
 chat: setup          ## build the index on first run, then serve the chat on 127.0.0.1
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/hpsr chat

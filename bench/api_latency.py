@@ -19,7 +19,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chatbot.answer import answer  # noqa: E402
-from chatbot.app import build_app  # noqa: E402
+from chatbot.app import build_app, start  # noqa: E402
 from index import Settings, open_index  # noqa: E402
 from index.evaluate import load_questions  # noqa: E402
 
@@ -53,7 +53,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     demo = build_app(settings)
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    start(demo, settings, port=port)
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
     client.predict("warm up", "", "", api_name="/answer")
     remote = []

@@ -6,7 +6,7 @@ documents do not answer (chatbot.answerable), it says so and why.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -105,7 +105,7 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
                           limits)
     if not verdict.answerable:
         return abstain(verdict.reason, verdict.signals)
-    return _compose(question, query, hits, pool, [sentences[c] for c in chosen], contexts, confidence,
+    return _compose(index, question, query, hits, pool, [sentences[c] for c in chosen], contexts, confidence,
                     notes, verdict.signals)
 
 
@@ -145,12 +145,12 @@ def _choose(index: Index, question: str, pool: list[Hit], sentences: list[Senten
     return chosen, sims
 
 
-def _compose(question: str, query: str, hits: list[Hit], pool: list[Hit], chosen: list[Sentence],
+def _compose(index: Index, question: str, query: str, hits: list[Hit], pool: list[Hit], chosen: list[Sentence],
              contexts: dict, confidence: float, notes: list[str], signals: dict) -> Answer:
     """The answer text with [n] after each sentence, and one citation per quoted passage: the
     passage widened to whole sentences, so the quote is verbatim inside what is cited."""
     if chosen[0].is_row:
-        return _compose_table(question, query, hits, pool, chosen, confidence, notes, signals)
+        return _compose_table(index, question, query, hits, pool, chosen, confidence, notes, signals)
     numbers: dict[int, int] = {}
     for s in chosen:
         numbers.setdefault(s.hit, len(numbers) + 1)
@@ -170,12 +170,14 @@ def _row_match(table: Table, row: int, question: str) -> float:
             + WEIGHTS["row_column"] * (len(columns_asked(question, table.header)) < len(table.header) - 1))
 
 
-def _compose_table(question: str, query: str, hits: list[Hit], pool: list[Hit], chosen: list[Sentence],
-                   confidence: float, notes: list[str], signals: dict) -> Answer:
+def _compose_table(index: Index, question: str, query: str, hits: list[Hit], pool: list[Hit],
+                   chosen: list[Sentence], confidence: float, notes: list[str], signals: dict) -> Answer:
     """The answer from one table: its caption, header and the rows chosen, with the columns the
-    question asks for, cited [1] with the passage (and each row's page)."""
+    question asks for, cited [1] with the passage, at the page of its first row shown."""
     hit = pool[chosen[0].hit]
     table = shown(hit.table, sorted({s.row for s in chosen}), query)
+    page = table.pages[0]
+    hit = replace(hit, page=page, page_label=index.page_label(hit.doc_id, page))
     citation = Citation(1, hit, (), hit.text, table)
     text = " ".join(f"{line} [1]" for line in lines(table))
     return Answer(question, text, (citation,), tuple(hits), False, confidence, query, tuple(notes), "", signals)

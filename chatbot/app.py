@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, before gradio loads
@@ -12,8 +11,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, bef
 import gradio as gr  # noqa: E402
 
 from chatbot.answer import MAX_QUESTION_CHARS, answer  # noqa: E402
-from chatbot.render import answer_markdown, escape, sources_markdown  # noqa: E402
-from index import Settings, build_index, open_index  # noqa: E402
+from chatbot.render import answer_json, answer_markdown, escape, sources_markdown  # noqa: E402
+from chatbot.viewer import pdfjs_dir  # noqa: E402
+from chatbot.viewer_routes import add_routes  # noqa: E402
+from index import Settings, build_index, open_index, remove_document  # noqa: E402
 from index.embedder import get_embedder  # noqa: E402
 from ingest import SUPPORTED, HpsrError  # noqa: E402
 
@@ -66,23 +67,35 @@ class ChatApp:
             ans = answer(self.index(), question or "", previous=previous or None, doc=doc or None)
         except HpsrError as e:  # empty question, unknown document: a message, not a stack trace
             raise gr.Error(str(e)) from e
-        return {
-            "answer": ans.text, "abstained": ans.abstained, "reason": ans.reason,
-            "searched_as": ans.search_query, "confidence": round(ans.confidence, 4),
-            "notes": list(ans.notes),
-            "citations": [{"number": c.number, **asdict(c.hit), "passage": c.passage,
-                           "quoted": [c.passage[s:e] for s, e in c.sentences],
-                           "shown_table": asdict(c.table) if c.table else None}
-                          for c in ans.citations],
-            # An answer from a table: its caption, header (one name per column) and the rows shown.
-            "table": next((asdict(c.table) for c in ans.citations if c.table), None),
-            "passages": [asdict(h) for h in ans.hits],
-        }
+        return answer_json(ans)
+
+    def ask_removal(self, doc_id: str | None):
+        """First step of a removal: say what will go, and show the confirmation."""
+        if not doc_id:
+            return gr.update(visible=False), "", "Choose a document first."
+        title = self.index().documents.get(doc_id)
+        if title is None:
+            return gr.update(visible=False), "", escape(f"{doc_id} is not in the index.")
+        return (gr.update(visible=True), f"Remove **{escape(title)}** (`{escape(doc_id)}`) from the index? "
+                f"Its file stays where it is.", "")
+
+    def remove_document(self, doc_id: str | None):
+        """Second step: re-index without the document (atomically, as an upload re-indexes)."""
+        if not doc_id:
+            return "Choose a document first.", gr.update(), gr.update(), gr.update(visible=False)
+        try:
+            report = remove_document(doc_id, index_dir=self.settings.index_dir, settings=self.settings)
+        except HpsrError as e:
+            return escape(str(e)), gr.update(), gr.update(), gr.update(visible=False)
+        choices = self.doc_choices()
+        message = escape(f"Removed {doc_id}.\n{report.summary()}").replace("\n", "  \n")
+        return message, gr.update(choices=choices, value=""), gr.update(choices=choices[1:], value=None), \
+            gr.update(visible=False)
 
     def add_documents(self, files: list | None, progress=gr.Progress()):
         """Store uploads in the corpus folder under safe names, then re-index incrementally."""
         if not files:
-            return "Choose PDF, .txt or .md files first.", gr.update()
+            return "Choose PDF, .txt or .md files first.", gr.update(), gr.update()
         corpus = self.settings.corpus_dir
         corpus.mkdir(parents=True, exist_ok=True)
         messages, saved = [], 0
@@ -118,7 +131,8 @@ class ChatApp:
             report = build_index(sources, index_dir=self.settings.index_dir,
                                  settings=self.settings, progress=report_progress)
             messages.append(escape(report.summary()).replace("\n", "  \n"))
-        return "  \n".join(messages), gr.update(choices=self.doc_choices())
+        choices = self.doc_choices()
+        return "  \n".join(messages), gr.update(choices=choices), gr.update(choices=choices[1:])
 
 
 CSS = "#sources { max-height: 70vh; overflow-y: auto; }"
@@ -152,14 +166,31 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
                                     elem_id="upload", label="PDF, .txt or .md")
                     add_btn = gr.Button("Add to index", elem_id="add")
                     status = gr.Markdown(elem_id="upload-status")
+                with gr.Accordion("Remove a document", open=False):
+                    to_remove = gr.Dropdown(choices=app.doc_choices()[1:], value=None, label="Document",
+                                            elem_id="remove-doc")
+                    remove_btn = gr.Button("Remove…", elem_id="remove")
+                    # Two steps: the first click asks, only "Yes, remove it" removes.
+                    with gr.Row(visible=False) as confirm_row:
+                        confirm_text = gr.Markdown(elem_id="remove-confirm-text")
+                        confirm_btn = gr.Button("Yes, remove it", variant="stop", elem_id="remove-confirm")
+                        cancel_btn = gr.Button("Cancel", elem_id="remove-cancel")
+                    remove_status = gr.Markdown(elem_id="remove-status")
         ins, outs = [question, chatbot, doc, previous], [question, chatbot, sources, previous]
         question.submit(app.ask, ins, outs, api_name="ask", concurrency_limit=8)
         ask_btn.click(app.ask, ins, outs, api_visibility="private", concurrency_limit=8)
         clear_btn.click(lambda: ("", [], "Sources of the answer appear here.", None), None, outs,
                         api_visibility="private")
-        add_btn.click(app.add_documents, [files], [status, doc], api_name="add_documents",
+        add_btn.click(app.add_documents, [files], [status, doc, to_remove], api_name="add_documents",
                       concurrency_limit=1)
-        demo.load(lambda: gr.update(choices=app.doc_choices()), None, doc, api_visibility="private")
+        remove_btn.click(app.ask_removal, [to_remove], [confirm_row, confirm_text, remove_status],
+                         api_visibility="private")
+        cancel_btn.click(lambda: (gr.update(visible=False), "Nothing was removed."), None,
+                         [confirm_row, remove_status], api_visibility="private")
+        confirm_btn.click(app.remove_document, [to_remove], [remove_status, doc, to_remove, confirm_row],
+                          api_name="remove_document", concurrency_limit=1)
+        demo.load(lambda: (gr.update(choices=app.doc_choices()), gr.update(choices=app.doc_choices()[1:])),
+                  None, [doc, to_remove], api_visibility="private")
         gr.api(app.answer_api, api_name="answer", concurrency_limit=8)  # as many as the chat
     return demo
 
@@ -178,6 +209,16 @@ def ensure_index(settings: Settings) -> None:
     get_embedder(settings.backend).encode_query("warm up")
 
 
+def start(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: int | None = None,
+          auth: tuple[str, str] | None = None, quiet: bool = True) -> str:
+    """Serve the chat without blocking, with the source viewer's routes; returns its URL."""
+    demo.launch(server_name=host, server_port=port, auth=auth, show_error=True, quiet=quiet,
+                prevent_thread_lock=True, max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS,
+                footer_links=["api"])
+    add_routes(demo.app, lambda: open_index(settings.index_dir))
+    return demo.local_url
+
+
 def launch(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
            settings: Settings | None = None) -> None:
     settings = settings or Settings.load()
@@ -189,6 +230,9 @@ def launch(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
         if not sep or not user or not password:
             raise SystemExit("hpsr: error: --auth needs the form user:password")
         credentials = (user, password)
+    if pdfjs_dir() is None:
+        print("hpsr-chat: pdf.js is not installed (`make setup` installs it with npm): citations open "
+              "PDFs in the browser's own viewer, at the page but without the highlight", flush=True)
+    start(demo, settings, host, port, credentials)
     print(f"hpsr-chat: open http://{host}:{port} in your browser (Ctrl+C to stop)", flush=True)
-    demo.launch(server_name=host, server_port=port, auth=credentials, show_error=True,
-                max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, footer_links=["api"])
+    demo.block_thread()

@@ -44,8 +44,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=_search)
 
+    p = sub.add_parser("ask", help="answer a question with cited sentences, as the chat does",
+                       description="Answer QUESTION from the indexed documents, as the chat does: the "
+                                   "answer with [n], then each source with its title, printed page and "
+                                   "a file URL at the page. Exit status: 0 answered, 3 the documents "
+                                   "don't answer it (the reason is printed), 2 an error.")
+    p.add_argument("question")
+    p.add_argument("--doc", help="only answer from this document id (see `hpsr docs`)")
+    p.add_argument("--previous", help="the previous question, for a follow-up ('and when was it founded?')")
+    p.add_argument("--json", action="store_true", help="machine-readable output (as the chat's /answer API)")
+    p.set_defaults(run=_ask)
+
     p = sub.add_parser("docs", help="list the indexed documents")
     p.set_defaults(run=_docs)
+
+    p = sub.add_parser("remove", help="take a document out of the index (its file stays)",
+                       description="Re-index without DOC (an id from `hpsr docs`), atomically like any "
+                                   "rebuild; later `ingest` runs leave it out too, until its file is "
+                                   "named again: `hpsr ingest PATH`.")
+    p.add_argument("doc")
+    p.set_defaults(run=_remove)
 
     p = sub.add_parser("chat", help="start the web chat (builds the index on first run)",
                        description="Serve the chat on http://HOST:PORT. It binds 127.0.0.1 unless "
@@ -197,6 +215,41 @@ def _eval_answers(args) -> int:
                   f"answered though out of scope: {' '.join(r['wrong_answers']) or '-'}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+ANSWERED, ABSTAINED = 0, 3  # `hpsr ask` exit status (2: an error, as for every command)
+
+
+def _ask(args) -> int:
+    from chatbot.answer import answer
+    from chatbot.render import answer_json, where
+    from chatbot.viewer import file_url
+    from index import open_index
+
+    ans = answer(open_index(args.index), args.question, previous=args.previous, doc=args.doc)
+    if args.json:
+        print(json.dumps(answer_json(ans), ensure_ascii=False, indent=1))
+        return ABSTAINED if ans.abstained else ANSWERED
+    for note in ans.notes:
+        print(note)
+    if ans.rewritten:
+        print(f"Searched as: {ans.search_query}")
+    if ans.abstained:
+        print(f"{ans.text} {ans.reason}\n\nNearest passages (low confidence):")
+        for h in ans.hits[:3]:
+            print(f"- {h.title}, {where(h)}\n  {file_url(h)}")
+        return ABSTAINED
+    print(ans.text + "\n\nSources:")
+    for c in ans.citations:
+        print(f"[{c.number}] {c.hit.title}, {where(c.hit, c.table)}\n    {file_url(c.hit)}")
+    return ANSWERED
+
+
+def _remove(args) -> int:
+    from index import remove_document
+
+    print(remove_document(args.doc, index_dir=args.index).summary())
     return 0
 
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import asdict
 
 from chatbot.answer import Answer
+from chatbot.viewer import file_url, viewer_url
 from index import Hit
 from ingest.normalize import FOOTNOTE_MARK
-from ingest.types import Table
+from ingest.types import Table, page_ref
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>=$])")
 _LIST_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.M)  # "16. Obas KA ..." would become a numbered list
@@ -28,15 +30,46 @@ def footnotes_as_superscript(text: str) -> str:
 
 
 def where(hit: Hit, table: Table | None = None) -> str:
-    """'p. 12' (the pages of the rows shown, for a table), or the section of a text file."""
-    if table is not None and table.pages:
-        first, last = min(table.pages), max(table.pages)
-        return f"p. {first}" if first == last else f"pp. {first}–{last}"
-    return f"p. {hit.page}" if hit.page else (hit.section or "")
+    """'p. 13 (PDF p. 29)' (the printed number, and the physical page where they differ), or the
+    section of a text file. A table's rows shown over several pages: 'PDF pp. 25–26'."""
+    if table is not None and table.pages and min(table.pages) != max(table.pages):
+        return f"PDF pp. {min(table.pages)}–{max(table.pages)}"
+    return page_ref(hit.page, hit.page_label) if hit.page else (hit.section or "")
+
+
+def quoted(c) -> list[str]:
+    """What a citation quotes, as the document words it (for the viewer's highlight): the
+    sentences, or the cells of the table rows on the cited page (the viewer shows that page)."""
+    if c.table is not None:
+        pages = c.table.pages or [c.hit.page] * len(c.table.rows)
+        return [cell for row, page in zip(c.table.rows, pages) if page == c.hit.page for cell in row if cell]
+    return [c.passage[s:e] for s, e in c.sentences]
+
+
+def answer_json(ans: Answer) -> dict:
+    """The answer as plain data, for programs (the Gradio API, `hpsr ask --json`)."""
+    return {
+        "answer": ans.text, "abstained": ans.abstained, "reason": ans.reason,
+        "searched_as": ans.search_query, "confidence": round(ans.confidence, 4),
+        "notes": list(ans.notes),
+        "citations": [{"number": c.number, **asdict(c.hit), "where": where(c.hit, c.table), "passage": c.passage,
+                       "quoted": quoted(c),
+                       "shown_table": asdict(c.table) if c.table else None,
+                       "viewer_url": viewer_url(c.hit, quoted(c)), "file_url": file_url(c.hit)}
+                      for c in ans.citations],
+        # An answer from a table: its caption, header (one name per column) and the rows shown.
+        "table": next((asdict(c.table) for c in ans.citations if c.table), None),
+        "passages": [{**asdict(h), "where": where(h), "file_url": file_url(h)} for h in ans.hits],
+    }
+
+
+def _link(text: str, url: str) -> str:
+    return f"[{text}]({url})"
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat message: the answer, then the numbered sources it cites (so a copy keeps them)."""
+    """The chat message: the answer, each [n] opening its source at the page, then the numbered
+    sources it cites (so a copy keeps them)."""
     notes = "".join(f"_{escape(n)}_\n\n" for n in answer.notes)
     if answer.rewritten:
         notes += f"_Searched as: {escape(answer.search_query)}_\n\n"
@@ -44,14 +77,16 @@ def answer_markdown(answer: Answer) -> str:
         why = f" {escape(answer.reason)}" if answer.reason else ""
         return (f"{notes}**{escape(answer.text)}**{why} The nearest passages are listed under "
                 f"Sources, with low confidence.")
-    sources = "  \n".join(f"{escape(f'[{c.number}]')} {escape(c.hit.title)}, {escape(where(c.hit, c.table))}"
-                           for c in answer.citations)
+    urls = {c.number: viewer_url(c.hit, quoted(c)) for c in answer.citations}
+    sources = "  \n".join(f"{_link(escape(f'[{c.number}]'), urls[c.number])} {escape(c.hit.title)}, "
+                           f"{escape(where(c.hit, c.table))}" for c in answer.citations)
     table = next((c for c in answer.citations if c.table is not None), None)
     if table is not None:  # an answer from a table is shown as one
-        body = (f"{escape(table.table.caption)} {escape(f'[{table.number}]')}\n\n"
+        body = (f"{escape(table.table.caption)} {_link(escape(f'[{table.number}]'), urls[table.number])}\n\n"
                 f"{table_markdown(table.table)}")
         return f"{notes}{body}\n\nSources:  \n{sources}"
-    return f"{notes}{escape(answer.text)}\n\nSources:  \n{sources}"
+    text = re.sub(r"\\\[(\d+)\\\]", lambda m: _link(m.group(0), urls.get(int(m.group(1)), "")), escape(answer.text))
+    return f"{notes}{text}\n\nSources:  \n{sources}"
 
 
 def table_markdown(table: Table, bold: set[int] = frozenset()) -> str:
@@ -71,14 +106,16 @@ def sources_markdown(answer: Answer) -> str:
         out = ["**No passage answers this question.** Nearest passages (low confidence):", ""]
         for h in answer.hits[:3]:
             kind = f" · {KIND_LABELS[h.kind]}" if h.kind in KIND_LABELS else ""
-            out.append(f"- {escape(h.title)}, {escape(where(h))} · similarity {h.similarity or 0:.2f}{kind}")
+            out.append(f"- {escape(h.title)}, {escape(where(h))} · similarity {h.similarity or 0:.2f}{kind} · "
+                       f"{_link('open at the page ↗', viewer_url(h, [h.text[:300]] if h.table is None else []))}")
             out.append(f"  > {_quote(h.text, ())}")
         return "\n".join(out)
     out = []
     for c in answer.citations:
         h = c.hit
         out.append(f"**{escape(f'[{c.number}]')} {escape(h.title)}**, {escape(where(h, c.table))} · "
-                   f"similarity {h.similarity or 0:.2f} · `{h.doc_id}`")
+                   f"similarity {h.similarity or 0:.2f} · `{h.doc_id}` · "
+                   f"{_link('open at the page ↗', viewer_url(h, quoted(c)))}")
         out.append("")
         if h.table is not None:  # the passage is a table: show it as one, the rows quoted in bold
             labels = {row[0] for row in (c.table.rows if c.table else ())}

@@ -58,12 +58,14 @@ class BuildReport:
 
 def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | None = None,
                 settings: Settings | None = None, progress: bool | ProgressFn = True,
-                full: bool = False) -> BuildReport:
+                full: bool = False, exclude: list[str | Path] = ()) -> BuildReport:
     """(Re)build the index from `paths` (files or folders; default: settings.corpus_dir).
 
     Unchanged files keep their chunks and vectors; identical chunk text is never embedded
     twice; `full=True` re-reads every file. The new index is swapped in atomically, so a
-    failure at any point leaves the previous index as it was.
+    failure at any point leaves the previous index as it was. `exclude`: files to leave out
+    from now on (`hpsr remove`), even though their folder is indexed; naming such a file in
+    `paths` takes it back.
     """
     t0 = time.perf_counter()
     settings = settings or Settings.load()
@@ -77,6 +79,10 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
             [Path(p) for p in old.manifest.get("sources", [])] if old else []) or [settings.corpus_dir]
         files, skipped = discover(sources)
         report.skipped += skipped
+        named = {os.path.realpath(p) for p in paths or () if Path(p).is_file()}  # given now, by name
+        excluded = (set(old.manifest.get("excluded", [])) if old else set()) - named
+        excluded |= {os.path.realpath(p) for p in exclude}
+        files = [f for f in files if os.path.realpath(f) not in excluded]
         old_files = old.manifest.get("files", {}) if old else {}
         old_chunks: dict[str, list[int]] = {}
         for pos, c in enumerate(old.chunks if old else []):
@@ -144,7 +150,8 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         report.files = len(entries)
         report.pages = sum(e.get("blocks", 0) for e in entries.values())
         same_kind = old is not None and old.manifest.get("vector_index", "flat") == settings.vector_kind(len(old.chunks))
-        if same_kind and not (report.added or report.changed or report.removed or full):
+        same_exclusions = sorted(excluded) == sorted(old.manifest.get("excluded", [])) if old else not excluded
+        if same_kind and same_exclusions and not (report.added or report.changed or report.removed or full):
             report.chunks = len(old.chunks)
             report.seconds = time.perf_counter() - t0
             return report
@@ -182,7 +189,8 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         report.embedded = len(todo)
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
         manifest = {**settings.identity(), "sources": [os.path.realpath(p) for p in sources],
-                    "files": entries, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                    "excluded": sorted(excluded), "files": entries,
+                    "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         write_generation(index_dir, manifest, chunks, blocks, matrix, [embedding_text(c, settings.context) for c in chunks],
                          kind=settings.vector_kind(len(chunks)))
         _remove_leftovers(index_dir)
@@ -190,6 +198,22 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - t0
     return report
+
+
+def remove_document(doc_id: str, index_dir: str | Path | None = None, settings: Settings | None = None,
+                    progress: bool | ProgressFn = False) -> BuildReport:
+    """Take a document out of the index (its file stays where it is), atomically like any
+    rebuild; later rebuilds leave it out too. Raises QueryError for an id not in the index."""
+    from index.errors import QueryError
+
+    settings = settings or Settings.load()
+    index_dir = Path(index_dir) if index_dir else settings.index_dir
+    gen = read_generation(current_generation(index_dir), expect=settings.identity())
+    files = [k for k, e in gen.manifest.get("files", {}).items() if e.get("doc_id") == doc_id]
+    if not files:
+        known = sorted({e.get("doc_id") for e in gen.manifest.get("files", {}).values()})
+        raise QueryError(f"no document {doc_id!r} in the index; indexed: {', '.join(known)}")
+    return build_index(None, index_dir=index_dir, settings=settings, progress=progress, exclude=files)
 
 
 # Reading PDFs is pure Python (pypdf), a third of a first build: from this many bytes to read,

@@ -13,7 +13,7 @@ from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, Qu
 from index.fusion import rrf, top, weighted
 from index.settings import Settings
 from index.store import Generation, current_generation, read_generation
-from ingest.types import Table
+from ingest.types import Table, page_ref
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
@@ -36,10 +36,11 @@ class Hit:
     similarity: float | None = None
     kind: str = "text"  # text, references, contents, figure or table (ingest.kinds)
     table: Table | None = None  # a table passage: its caption, header and these rows, each with its page
+    page_label: str | None = None  # the page number printed on `page` ("13" on PDF page 29)
 
     def citation(self) -> str:
-        """'Title, p. 12' (or the section for text files)."""
-        where = f"p. {self.page}" if self.page else (self.section or "")
+        """'Title, p. 13 (PDF p. 29)' (or the section for text files)."""
+        where = page_ref(self.page, self.page_label) if self.page else (self.section or "")
         return f"{self.title}, {where}" if where else self.title
 
 
@@ -107,6 +108,10 @@ class Index:
                     rows.append(row)
                     pages.append(page)
         return Table(hit.table.caption, hit.table.header, tuple(rows), tuple(pages))
+
+    def page_label(self, doc_id: str, page: int | None) -> str | None:
+        """The number printed on a physical page of an indexed PDF, if known."""
+        return next((b.label for b in self.generation.blocks.get(doc_id, []) if b.page == page), None)
 
     def position(self, chunk_id: str) -> int:
         """Where a chunk sits in the index (its row in the vectors and in BM25)."""
@@ -215,7 +220,7 @@ class Index:
         c = self.chunks[position]
         return Hit(text=c.text, score=score, doc_id=c.doc_id, title=c.title, page=c.page,
                    chunk_id=c.chunk_id, section=c.section, source=c.source, similarity=similarity,
-                   kind=c.kind, table=c.table)
+                   kind=c.kind, table=c.table, page_label=c.page_label)
 
 
 def _check(query: str, k: int) -> str:

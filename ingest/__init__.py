@@ -2,9 +2,9 @@
 from ingest.chunker import chunk_document
 from ingest.errors import HpsrError, IngestError
 from ingest.loaders import SUPPORTED, discover, load_document
-from ingest.types import Block, Chunk, Document, Table
+from ingest.types import Block, Chunk, Document, Table, page_ref
 
 __all__ = [
-    "Block", "Chunk", "Document", "HpsrError", "IngestError", "SUPPORTED", "Table",
+    "Block", "Chunk", "Document", "HpsrError", "IngestError", "SUPPORTED", "Table", "page_ref",
     "chunk_document", "discover", "load_document",
 ]

@@ -9,7 +9,7 @@ from ingest.types import Block, Chunk, Document, Table
 
 # Paragraphs first, then lines, sentences, clauses, words; characters only as a last resort.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
-CHUNKER_VERSION = 3  # bump when the chunking logic changes, so old indexes are rebuilt
+CHUNKER_VERSION = 4  # bump when the chunking logic changes, so old indexes are rebuilt
 
 TokenCounter = Callable[[str], int]
 
@@ -103,7 +103,8 @@ def _table_chunk(doc: Document, part: tuple[Table, str], n: int) -> Chunk:
     return Chunk(
         chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title, source=doc.source,
         text=text, page=table.pages[0], section=table.caption, start=0, end=len(text),
-        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), block=-1, kind="table", table=table)
+        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), block=-1, kind="table", table=table,
+        page_label=doc.label(table.pages[0]))
 
 
 def _spans(text: str, pieces: list[str], count_tokens: TokenCounter,
@@ -159,4 +160,5 @@ def _make_chunk(doc: Document, block: Block, block_number: int, n: int, start: i
     return Chunk(
         chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title, source=doc.source,
         text=text, page=block.page, section=block.section, start=start, end=end,
-        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), block=block_number, kind=kind)
+        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), block=block_number, kind=kind,
+        page_label=block.label)

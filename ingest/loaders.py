@@ -203,13 +203,15 @@ def _load_text(path: Path, doc_id: str, markdown: bool) -> Document:
                     warnings=tuple(warnings))
 
 
-def pdf_pages_to_blocks(pages: list[str]) -> list[Block]:
-    """Clean raw per-page PDF text into page Blocks (used by the PDF loader)."""
+def pdf_pages_to_blocks(pages: list[str], labels: list[str] | tuple[str, ...] = ()) -> list[Block]:
+    """Clean raw per-page PDF text into page Blocks (used by the PDF loader); `labels` are the
+    printed page numbers, by physical page."""
     cleaned = strip_page_furniture([clean(p) for p in pages])
     keep = hyphenated_words(cleaned)
     blocks = []
     for number, text in enumerate(cleaned, start=1):
         text = unwrap_lines(dehyphenate(text, keep))
         if text.strip():
-            blocks.append(Block(text=text, page=number, section=None))
+            label = labels[number - 1] if number <= len(labels) else None
+            blocks.append(Block(text=text, page=number, section=None, label=label))
     return blocks

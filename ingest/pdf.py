@@ -69,10 +69,20 @@ def load_pdf(path: Path, doc_id: str, tables: bool = True) -> Document:
     if not any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages):
         raise IngestError(str(path), _no_text_reason(len(pages), bad_pages, huge_pages, first_error))
     found = _tables(path, pages, set(huge_pages + bad_pages), deadline, warnings) if tables else []
-    blocks = pdf_pages_to_blocks(pages)
+    labels = _page_labels(reader, len(pages))
+    blocks = pdf_pages_to_blocks(pages, labels)
     title = clean_title(_title(reader, path, first_page_ok=1 not in huge_pages + bad_pages))
-    return Document(doc_id=doc_id, title=title, source=str(path),
-                    blocks=tuple(blocks), warnings=tuple(warnings), tables=tuple(found))
+    return Document(doc_id=doc_id, title=title, source=str(path), blocks=tuple(blocks),
+                    warnings=tuple(warnings), tables=tuple(found), page_labels=tuple(labels))
+
+
+def _page_labels(reader, n: int) -> list[str]:
+    """The numbers printed on the pages (the PDF's page labels: "ii", "13"), else 1, 2, 3..."""
+    try:
+        labels = [str(label)[:20] for label in reader.page_labels[:n]]
+    except Exception:  # a damaged /PageLabels tree: physical numbers
+        labels = []
+    return labels if len(labels) == n else [str(i) for i in range(1, n + 1)]
 
 
 def _tables(path: Path, pages: list[str], skip: set[int], deadline: float, warnings: list[str]):

@@ -11,6 +11,7 @@ class Block:
     text: str
     page: int | None  # 1-based physical page of a PDF; None for text files
     section: str | None  # heading the text sits under, if known
+    label: str | None = None  # the page number printed on that page ("13", "xii"), if the PDF says
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class Document:
     blocks: tuple[Block, ...]
     warnings: tuple[str, ...] = ()
     tables: tuple[Table, ...] = ()  # PDF tables, read as tables (their text is not in the blocks)
+    page_labels: tuple[str, ...] = ()  # a PDF's printed page numbers, by physical page (from 1)
+
+    def label(self, page: int | None) -> str | None:
+        """The printed number of a physical page, if known."""
+        return self.page_labels[page - 1] if page and 0 < page <= len(self.page_labels) else None
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,18 @@ class Chunk:
     block: int = 0  # position of its block in Document.blocks (the index stores the blocks too); -1: a table
     kind: str = "text"  # text, references, contents, figure or table (ingest.kinds): text and tables are quoted
     table: Table | None = None  # for kind "table": the caption, header and the rows this chunk holds
+    page_label: str | None = None  # the number printed on its page, if it differs from `page` or not
 
     def citation(self) -> str:
-        """Human-readable address of the passage, e.g. 'Title, p. 12'."""
-        where = f"p. {self.page}" if self.page else (self.section or "")
+        """Human-readable address of the passage, e.g. 'Title, p. 13 (PDF p. 29)'."""
+        where = page_ref(self.page, self.page_label) if self.page else (self.section or "")
         return f"{self.title}, {where}" if where else self.title
+
+
+def page_ref(page: int | None, label: str | None = None) -> str:
+    """'p. 13 (PDF p. 29)' where the printed number differs from the physical page, else 'p. 29'."""
+    if page is None:
+        return ""
+    if label and label != str(page):
+        return f"p. {label} (PDF p. {page})"
+    return f"p. {page}"

@@ -187,9 +187,9 @@ def free_port() -> int:
 
 def serve(settings):
     """Launch the chat for `settings` on loopback in this process; returns (demo, url)."""
-    from chatbot.app import build_app
+    from chatbot.app import build_app, start
 
     demo = build_app(settings)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    start(demo, settings, port=port)
     return demo, f"http://127.0.0.1:{port}/"

@@ -28,7 +28,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def app(corpus_index, tmp_path_factory):
     """The chat on a copy of the bundled index, with an empty folder for uploads."""
-    from chatbot.app import build_app
+    from chatbot.app import build_app, start
     from index import Settings
 
     root = tmp_path_factory.mktemp("app")
@@ -37,7 +37,7 @@ def app(corpus_index, tmp_path_factory):
     settings = Settings.load(index_dir=index_dir, corpus_dir=root / "uploads")
     demo = build_app(settings)
     port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    start(demo, settings, port=port)
     yield {"url": f"http://127.0.0.1:{port}/", "root": root, "settings": settings}
     demo.close()
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import index
+from chatbot.viewer import pdfjs_dir
 from conftest import REPO
 from hostile import free_port, serve
 
@@ -44,6 +45,11 @@ def _http(url: str, data: bytes | None = None, headers: dict | None = None) -> t
             return r.status, r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace")
+
+
+VIEWER_PATHS = ("/hpsr/viewer?doc=zebra-report&page=2", "/hpsr/meta/zebra-report", "/hpsr/doc/zebra-report",
+                "/hpsr/doc/okapi-guide", "/hpsr/static/viewer.js") + (
+                ("/hpsr/pdfjs/build/pdf.min.mjs",) if pdfjs_dir() else ())
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +101,9 @@ def test_without_credentials_page_and_api_are_refused(served_with_auth):
                                            api_name="/answer")
     with pytest.raises(Exception):
         Client(url, auth=("alice", "wrong"), verbose=False)
+    for path in VIEWER_PATHS:  # the source viewer and the documents it serves
+        status, text = _http(url + path)
+        assert status in (401, 403), f"GET {path} without credentials gave {status}: {text[:100]}"
 
 
 def test_with_credentials_page_and_api_work(served_with_auth):
@@ -107,6 +116,8 @@ def test_with_credentials_page_and_api_work(served_with_auth):
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     opener.open(urllib.request.Request(url + "/login", data=b"username=alice&password=wonder-land-7"))
     assert INTRO in opener.open(url + "/config").read().decode()
+    for path in VIEWER_PATHS:
+        assert opener.open(url + path).status == 200, path
 
 
 # --- uploads -----------------------------------------------------------------------------------

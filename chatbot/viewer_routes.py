@@ -1,0 +1,76 @@
+"""The source viewer's routes on the chat's FastAPI app (see chatbot/viewer.py for what they are).
+
+No `from __future__ import annotations` here: FastAPI reads these functions' annotations.
+"""
+from pathlib import Path
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from chatbot.viewer import MEDIA, STATIC, pdfjs_dir
+from index import Index
+
+
+def add_routes(app, open_index) -> None:
+    """Add the viewer's routes to the chat's FastAPI app; `open_index()` gives the live index."""
+    def logged_in(request: Request) -> None:
+        """The chat's own login (Gradio's session cookie), when it has one."""
+        gradio = request.app
+        if getattr(gradio, "auth", None) is None and getattr(gradio, "auth_dependency", None) is None:
+            return
+        token = (request.cookies.get(f"access-token-{gradio.cookie_id}")
+                 or request.cookies.get(f"access-token-unsecure-{gradio.cookie_id}"))
+        if not gradio.tokens.get(token):
+            raise HTTPException(status_code=401, detail="Not authenticated")
+
+    def indexed(doc_id: str) -> tuple[Index, str, Path]:
+        idx: Index = open_index()
+        if doc_id not in idx.documents:
+            raise HTTPException(status_code=404, detail=f"no indexed document {doc_id!r}")
+        source = Path(next(c.source for c in idx.chunks if c.doc_id == doc_id))
+        if not source.is_file():
+            raise HTTPException(status_code=410, detail=f"{doc_id}: its file is no longer at {source}")
+        return idx, idx.documents[doc_id], source
+
+    guard = [Depends(logged_in)]
+
+    @app.get("/hpsr/viewer", dependencies=guard, response_class=HTMLResponse)
+    def viewer() -> HTMLResponse:
+        return HTMLResponse((STATIC / "viewer.html").read_text(encoding="utf-8"),
+                            headers={"Cache-Control": "no-store"})
+
+    @app.get("/hpsr/meta/{doc_id}", dependencies=guard)
+    def meta(doc_id: str, page: int | None = None) -> JSONResponse:
+        idx, title, source = indexed(doc_id)
+        kind = "pdf" if source.suffix.lower() == ".pdf" else "text"
+        return JSONResponse({"doc": doc_id, "title": title, "kind": kind, "pdfjs": pdfjs_dir() is not None,
+                             "label": idx.page_label(doc_id, page) if page else None})
+
+    @app.get("/hpsr/doc/{doc_id}", dependencies=guard)
+    def document(doc_id: str) -> FileResponse:
+        _, _, source = indexed(doc_id)
+        media = MEDIA.get(source.suffix.lower(), "application/octet-stream")
+        return FileResponse(source, media_type=media, headers={"Content-Disposition": "inline",
+                                                               "X-Content-Type-Options": "nosniff"})
+
+    app.mount("/hpsr/static", _Guarded(StaticFiles(directory=STATIC), logged_in), name="hpsr-static")
+    folder = pdfjs_dir()
+    if folder is not None:
+        app.mount("/hpsr/pdfjs", _Guarded(StaticFiles(directory=folder), logged_in), name="hpsr-pdfjs")
+
+
+class _Guarded:
+    """A mounted ASGI app behind the chat's login (mounts take no FastAPI dependencies)."""
+
+    def __init__(self, inner, check) -> None:
+        self.inner, self.check = inner, check
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            try:
+                self.check(Request(scope))
+            except HTTPException as e:
+                await JSONResponse({"detail": e.detail}, status_code=e.status_code)(scope, receive, send)
+                return
+        await self.inner(scope, receive, send)
