@@ -54,7 +54,9 @@ def main() -> None:
         port = s.getsockname()[1]
     demo = build_app(settings)
     start(demo, settings, port=port)
-    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    # ssl_verify=False: plain HTTP on loopback; otherwise gradio_client builds a certificate-
+    # checking SSL context for every request (see bench/load.py).
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False, ssl_verify=False)
     client.predict("warm up", "", "", api_name="/answer")
     remote = []
     for _ in range(args.repeat):

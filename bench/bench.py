@@ -10,8 +10,9 @@ as a user would see them:
 - ingest: a new process builds the index from nothing; chunks/s = chunks / process wall time.
 - cold start: a new process until the first search result is returned (index already built);
   for hpsr also `hpsr chat` until the chat page answers HTTP 200.
-- warm search: in that process, 24 dev questions x 5 (120 queries), k=5, after one warm-up;
-  hpsr in its default (hybrid) mode.
+- warm search: in that process, the 62 dev questions x 5, k=5, after one warm-up; hpsr in its
+  default (hybrid) mode. For hpsr also a whole cited answer (chatbot.answer) to each, the
+  query cache cleared before each.
 Figures are medians over --repeat runs. Prints a markdown table.
 """
 from __future__ import annotations
@@ -85,7 +86,20 @@ def worker_query(system: str, out: Path, t_spawn: float, rounds: int) -> dict:
             t = time.perf_counter()
             search(q)
             times.append((time.perf_counter() - t) * 1000)
-    return {"cold_s": cold, "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95), "queries": len(times)}
+    out = {"cold_s": cold, "p50_ms": _pct(times, 50), "p95_ms": _pct(times, 95), "queries": len(times)}
+    if system.startswith("hpsr"):  # a whole cited answer, the chat's work per question
+        from chatbot.answer import answer
+
+        answer(idx, qs[0])
+        answers = []
+        for _ in range(rounds):
+            for q in qs:
+                idx.embedder.clear_cache()
+                t = time.perf_counter()
+                answer(idx, q)
+                answers.append((time.perf_counter() - t) * 1000)
+        out.update(answer_p50_ms=_pct(answers, 50), answer_p95_ms=_pct(answers, 95))
+    return out
 
 
 # --- the parent ------------------------------------------------------------------------------------
@@ -190,13 +204,14 @@ def measure(system: str, corpus: Path, work: Path, repeat: int) -> dict:
 
 def table(results: list[tuple[str, str, dict]]) -> str:
     lines = ["| corpus | system | chunks | ingest s | chunks/s | ingest peak RSS MB | index on disk MB "
-             "| first result, new process s | chat page s | warm p50 ms | warm p95 ms |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| first result, new process s | chat page s | warm p50 ms | warm p95 ms | answer p50 ms | answer p95 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for corpus, system, m in results:
         chat = f"{m['chat_page_s']:.1f}" if "chat_page_s" in m else "–"
+        answers = (f"{m['answer_p50_ms']:.1f} | {m['answer_p95_ms']:.1f}" if "answer_p50_ms" in m else "– | –")
         lines.append(f"| {corpus} | {system} | {m['chunks']:.0f} | {m['ingest_s']:.1f} | {m['chunks_per_s']:.1f} "
                      f"| {m['ingest_rss_mb']:.0f} | {m['index_mb']:.1f} | {m['cold_s']:.2f} | {chat} "
-                     f"| {m['p50_ms']:.1f} | {m['p95_ms']:.1f} |")
+                     f"| {m['p50_ms']:.1f} | {m['p95_ms']:.1f} | {answers} |")
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ MAX_QUESTION_CHARS = 1000
 ABSTAIN_TEXT = "The documents don't answer this question."
 POOL_DEPTH = 20  # passages searched for ones that mention the question's names and years
 ROW_WORDS = 40  # words of a table row that are scored
-SCORED_SENTENCES = 8  # sentences embedded per question, after a cheap first ranking
+SCORED_SENTENCES = 8  # sentences scored by similarity per question, after a cheap first ranking
 # A sentence's relevance: cosine to the question, plus these times the passage's similarity,
 # the share of the question's words it holds, and 1 if it holds the kind of answer asked for;
 # a table row's, plus these if the question names its label or one of its columns.
@@ -83,7 +83,8 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     query = resolve(question, previous)
     limits = limits or thresholds(index)
     # Deeper than k: the passages that mention what the question names may rank below it.
-    found = index.search(query, k=max(k, POOL_DEPTH), doc=doc, mode="hybrid")
+    qvec = index.embedder.encode_query(query, threads=index.settings.query_threads)  # the one model pass
+    found = index.search(query, k=max(k, POOL_DEPTH), doc=doc, mode="hybrid", vector=qvec)
     hits = found[:k]
     confidence = max((h.similarity or 0.0 for h in hits), default=0.0)
     judge = Judge(index)
@@ -99,7 +100,7 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     terms = question_terms(query)
     pool = [h for h in found if judge.supports(terms, h)][:k] or list(hits)
     sentences, contexts = candidates(index, pool)
-    chosen, sims = _choose(index, query, pool, sentences, max_sentences) if sentences else ([], [])
+    chosen, sims = _choose(index, query, qvec, pool, sentences, max_sentences) if sentences else ([], [])
     verdict = judge.judge(query, hits, list(dict.fromkeys(pool[sentences[c].hit] for c in chosen)),
                           [sentences[c].text for c in chosen], max((float(sims[c]) for c in chosen), default=0.0),
                           limits)
@@ -109,7 +110,7 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
                     notes, verdict.signals)
 
 
-def _choose(index: Index, question: str, pool: list[Hit], sentences: list[Sentence],
+def _choose(index: Index, question: str, qvec: np.ndarray, pool: list[Hit], sentences: list[Sentence],
             n: int) -> tuple[list[int], np.ndarray]:
     """The best sentences (MMR), and every sentence's cosine similarity to the question.
 
@@ -126,16 +127,20 @@ def _choose(index: Index, question: str, pool: list[Hit], sentences: list[Senten
     lexical = (WEIGHTS["prior"] * prior + WEIGHTS["overlap"] * _overlap(question, texts)
                + WEIGHTS["kind"] * _answer_type(question, texts)
                + np.array([_row_match(pool[s.hit].table, s.row, question) if s.is_row else 0.0 for s in sentences]))
-    # Embedding a sentence costs ~15 ms on a laptop core: only the best few by the cheap signals.
     keep = np.argsort(-lexical, kind="stable")[:SCORED_SENTENCES]
-    vecs = index.embedder.encode_cached([question] + [texts[i] for i in keep],
-                                        threads=index.settings.query_threads)
+    # Sentence vectors come from the index (made at ingest): dot products with the question's
+    # vector. One missing (an index without it) is embedded now.
+    sv = np.zeros((len(texts), len(qvec)), dtype=np.float32)
+    missing = [i for i in keep if sentences[i].vector is None]
+    if missing:
+        sv[missing] = index.embedder.encode_cached([texts[i] for i in missing], threads=index.settings.query_threads)
+    for i in keep:
+        if sentences[i].vector is not None:
+            sv[i] = sentences[i].vector
     sims = np.full(len(texts), -1.0)
-    sims[keep] = vecs[1:] @ vecs[0]
+    sims[keep] = sv[keep] @ qvec
     relevance = np.where(sims > -1.0, sims + lexical, -np.inf)
-    sv = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
-    sv[keep] = vecs[1:]
-    chosen = _mmr(relevance, sv, n, candidates=list(keep))
+    chosen = _mmr(relevance, sv, texts, [s.is_row for s in sentences], n, candidates=list(keep))
     best = relevance[chosen[0]]
     chosen = [c for c in chosen if relevance[c] >= best - WEIGHTS["tail"]]  # drop weak tail sentences
     # An answer is prose or one table's rows, whichever the best candidate is.
@@ -219,18 +224,33 @@ def _overlap(query: str, sentences: list[str]) -> np.ndarray:
     return np.array([sum(weight[w] for w in q if w in b) / total for b in bags])
 
 
-def _mmr(relevance: np.ndarray, vecs: np.ndarray, n: int, candidates: list[int], lam: float = 0.7) -> list[int]:
+def _mmr(relevance: np.ndarray, vecs: np.ndarray, texts: list[str], rows: list[bool], n: int,
+         candidates: list[int], lam: float = 0.7) -> list[int]:
     """Maximal marginal relevance: relevant sentences that do not repeat each other."""
     chosen: list[int] = []
     rest = list(candidates)
+    words = {i: _words(texts[i]) for i in candidates}
+
+    def same(i: int, j: int) -> bool:
+        # Prose is compared by words, not vectors: stored sentence vectors carry their context,
+        # so neighbouring sentences are close and a repeat elsewhere may not be. Table rows
+        # share their caption's words, so they are compared by vector.
+        if rows[i] or rows[j]:
+            return float(vecs[i] @ vecs[j]) > 0.9
+        return len(words[i] & words[j]) >= 0.8 * min(len(words[i]), len(words[j]))
+
     while rest and len(chosen) < n:
         def gain(i: int) -> float:
             redundancy = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)
             return lam * relevance[i] - (1 - lam) * redundancy
         best = max(rest, key=gain)
-        if chosen and float(vecs[best] @ vecs[chosen[0]]) > 0.9:  # near-duplicate (overlap)
-            rest.remove(best)
+        rest.remove(best)
+        # A near-duplicate (chunk overlap; a summary repeating the text): the longer of the two
+        # stays, as a sentence with the one it refers back to holds that one.
+        twins = [j for j in (chosen[:1] if rows[best] else chosen) if same(best, j)]
+        if twins:
+            if len(twins) == 1 and not rows[best] and len(words[best]) > len(words[twins[0]]):
+                chosen[chosen.index(twins[0])] = best
             continue
         chosen.append(best)
-        rest.remove(best)
     return chosen

@@ -124,12 +124,15 @@ class Judge:
     def __init__(self, index: Index):
         self.index = index
         self.n = max(1, len(index.chunks))
+        self._found: dict[str, np.ndarray] = {}
 
     def chunks_with(self, word: str) -> np.ndarray:
-        found = self.index.mentions(word, prefix=PREFIX if len(word) > PREFIX else 0)
-        for other in VARIANTS.get(word, ()):
-            found = np.union1d(found, self.index.mentions(other))
-        return found
+        if word not in self._found:
+            found = self.index.mentions(word, prefix=PREFIX if len(word) > PREFIX else 0)
+            for other in VARIANTS.get(word, ()):
+                found = np.union1d(found, self.index.mentions(other))
+            self._found[word] = found
+        return self._found[word]
 
     def idf(self, word: str) -> float:
         return math.log((self.n + 1) / (len(self.chunks_with(word)) + 1))
@@ -145,7 +148,7 @@ class Judge:
         found = self.chunks_with(word)
         if not len(found):
             return False
-        if np.isin(positions, found).any():
+        if any((found == p).any() for p in positions):  # np.isin costs more on a few positions
             return True
         if not doc_level:
             return False
@@ -216,12 +219,12 @@ class Judge:
 
 def decide(signals: dict, limits: Thresholds) -> tuple[bool, str]:
     """(answerable, why not) from a question's signals: rules first, then the thresholds."""
+    if signals["absent_named"]:  # the plainest reason, whatever the passages found are
+        return False, f"No document mentions {_join(signals['absent_named'])}."
     if not signals["quotable"]:
         return False, ("None of the closest passages is running text that could be quoted (they "
                        "are reference lists, contents or figures)." if signals["any_hits"] else
                        "Nothing in the documents matches it.")
-    if signals["absent_named"]:
-        return False, f"No document mentions {_join(signals['absent_named'])}."
     if signals["unsupported_named"]:
         return False, f"The passages closest to the question do not mention {_join(signals['unsupported_named'])}."
     if signals["absent_share"] >= limits.absent_share and signals["absent_words"]:

@@ -25,6 +25,7 @@ GRID = {
     "coverage": np.round(np.arange(0.0, 0.42, 0.04), 2),
     "absent_share": np.round(np.arange(0.5, 1.01, 0.05), 2),  # 1.0: only when no word is in any document
 }
+SLACK = 1  # out-of-scope refusals a laxer grid point may give up (see choose)
 SETTING = {"similarity": "HPSR_ABSTAIN_SIMILARITY", "sentence_similarity": "HPSR_ABSTAIN_SENTENCE_SIMILARITY",
            "coverage": "HPSR_ABSTAIN_COVERAGE", "absent_share": "HPSR_ABSTAIN_ABSENT_SHARE"}
 
@@ -72,7 +73,7 @@ def signals(index: Index, questions: list[dict]) -> list[tuple[str, bool, dict]]
     return rows
 
 
-def choose(rows: list[tuple[str, bool, dict]], max_false: float = 0.05) -> Calibration:
+def choose(rows: list[tuple[str, bool, dict]], max_false: float = 0.05, slack: int = SLACK) -> Calibration:
     """The grid point that refuses the most out-of-scope questions while refusing at most
     `max_false` of the answerable ones more than the rules alone do (the middle one among
     equals). The rules (a name no document mentions, a year the passages lack...) do not
@@ -97,13 +98,16 @@ def choose(rows: list[tuple[str, bool, dict]], max_false: float = 0.05) -> Calib
         point = tuple(GRID[n][0] if n != "absent_share" else GRID[n][-1] for n in names)
         scored = [(0, 0, point)]
     best = max(s[:2] for s in scored)
-    ties = [s[2] for s in scored if s[:2] == best]
+    # One refusal short of the best counts as a tie: on a few dozen questions one refusal is
+    # noise, and a laxer point refuses fewer answerable questions it has not seen.
+    ties = [s[2] for s in scored if s[0] >= best[0] - slack and s[1] >= best[1]]
     # Leniency: how far each threshold sits from refusing nothing, in grid steps, summed.
     strictness = {n: {float(v): (i if n != "absent_share" else len(GRID[n]) - 1 - i)
                       for i, v in enumerate(GRID[n])} for n in names}
     point = min(ties, key=lambda p: sum(strictness[n][float(v)] for n, v in zip(names, p)))
     chosen = Thresholds(**{n: round(float(v), 2) for n, v in zip(names, point)})
-    return Calibration(rows, chosen, best[0], -best[1])
+    right, wrong = next(s[:2] for s in scored if s[2] == point)
+    return Calibration(rows, chosen, right, -wrong)
 
 
 def calibrate(index: Index, files: list[str | Path], max_false: float = 0.05) -> Calibration:

@@ -5,15 +5,16 @@ import fcntl
 import hashlib
 import os
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from index.embedder import get_embedder, token_counter
+from index.embedder import LateJobs, get_embedder, token_counter
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.sentences import chunk_spans
 from index.settings import Settings
 from index.store import current_generation, read_generation, remove_stale, write_generation
 from ingest import Block, Chunk, Document, IngestError, chunk_document, discover, load_document
@@ -72,7 +73,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
     index_dir = Path(index_dir) if index_dir else settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport(index_dir=index_dir)
-    with _locked(index_dir):
+    with _locked(index_dir), ExitStack() as stack:
         _remove_leftovers(index_dir)  # temporaries left by a killed build
         old = _previous(index_dir, settings, report)
         sources = [Path(p) for p in paths] if paths else (
@@ -113,7 +114,27 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
                 doc_id = entry["doc_id"] if entry else _unique_id(f, used_ids)
                 used_ids.add(doc_id)
                 jobs.append((f, key, doc_id, entry, st, sha))
-        parsed = _read_files([(f, doc_id, st.st_size) for f, _, doc_id, _, st, _ in jobs], settings, bar.step)
+        # Reading and embedding overlap: a file's new chunks go to the model as soon as it is
+        # read, while the next files are read (late sentence vectors; README, "Where ingest
+        # time goes"). _embed collects them, and embeds whatever was not started here.
+        started: dict[tuple[str, tuple], object] = {}
+        late = LateJobs(get_embedder(settings.backend), settings.ingest_threads) if (
+            settings.sentence_vectors == "late") else None
+        stack.callback(lambda: late and late.close(cancel=True))
+        old_keys = [_embed_key(c, settings.context) for c in old.chunks] if old else []
+        known = set(old_keys)
+
+        def start(result) -> None:
+            if late is None or isinstance(result, str):
+                return
+            doc, read = result
+            for c in read:
+                spans = chunk_spans(c, doc.blocks[c.block] if c.block >= 0 else None)
+                text = embedding_text(c, settings.context)
+                if (text, spans) not in started and _embed_key(c, settings.context) not in known:
+                    started[(text, spans)] = late.submit(*_late_input(c, spans, settings.context))
+
+        parsed = _read_files([(f, doc_id, st.st_size) for f, _, doc_id, _, st, _ in jobs], settings, bar.step, start)
         for (f, key, doc_id, entry, st, sha), result in zip(jobs, parsed):
             if isinstance(result, str):  # the reason the file could not be read
                 if entry and key in old_chunks:
@@ -161,7 +182,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         chunks: list[Chunk] = []
         blocks: dict[str, list[Block]] = {}
         vectors: list[np.ndarray | None] = []
-        cache = {_embed_key(c, settings.context): old_vectors[i] for i, c in enumerate(old.chunks)} if old else {}
+        cache = dict(zip(old_keys, old_vectors))
         for key in entries:
             if key in new_chunks:
                 blocks[entries[key]["doc_id"]] = new_blocks[key]
@@ -173,26 +194,14 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
                 for pos in old_chunks[key]:
                     chunks.append(old.chunks[pos])
                     vectors.append(old_vectors[pos])
-        # Text to embed, each distinct text once (boilerplate repeated across documents, copies).
-        todo: dict[str, list[int]] = {}
-        for i, v in enumerate(vectors):
-            if v is None:
-                todo.setdefault(embedding_text(chunks[i], settings.context), []).append(i)
-        if todo:
-            bar = _bar(progress, "chunks", len(todo), "chunk")
-            fresh = get_embedder(settings.backend).encode(list(todo), threads=settings.ingest_threads,
-                                                          batch_size=settings.batch_size, on_batch=bar.step)
-            bar.close()
-            for positions, v in zip(todo.values(), fresh):
-                for i in positions:
-                    vectors[i] = v
-        report.embedded = len(todo)
+        report.embedded, sentences = _embed(chunks, blocks, vectors, old, old_keys, settings, progress,
+                                            late, started)
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
         manifest = {**settings.identity(), "sources": [os.path.realpath(p) for p in sources],
                     "excluded": sorted(excluded), "files": entries,
                     "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         write_generation(index_dir, manifest, chunks, blocks, matrix, [embedding_text(c, settings.context) for c in chunks],
-                         kind=settings.vector_kind(len(chunks)))
+                         kind=settings.vector_kind(len(chunks)), sentences=sentences)
         _remove_leftovers(index_dir)
         report.swapped = True
         report.chunks = len(chunks)
@@ -216,14 +225,74 @@ def remove_document(doc_id: str, index_dir: str | Path | None = None, settings: 
     return build_index(None, index_dir=index_dir, settings=settings, progress=progress, exclude=files)
 
 
+def _embed(chunks: list[Chunk], blocks: dict[str, list[Block]], vectors: list[np.ndarray | None], old,
+           old_keys: list[str], settings: Settings, progress: bool | ProgressFn, jobs: LateJobs | None,
+           started: dict) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
+    """Fill in the chunk vectors that are missing (None) and give every chunk its sentence
+    vectors (index.sentences), reusing the old generation's for the same text and spans.
+    `jobs`: the late-chunking workers (None: sentences embedded on their own), with the
+    Futures `started` while reading, by (text, spans). Returns how many distinct texts went
+    through the model, and (sentence rows, vectors)."""
+    embedder = get_embedder(settings.backend)
+    late = jobs is not None
+    spans = [chunk_spans(c, blocks[c.doc_id][c.block] if c.block >= 0 else None) for c in chunks]
+    keys = [_embed_key(c, settings.context) for c in chunks]
+    known: dict[tuple, np.ndarray] = {}
+    for i in range(len(old.chunks) if old is not None else 0):
+        rows, vecs = old.sentences.of_chunk(i)
+        known[(old_keys[i], tuple(map(tuple, rows.tolist())))] = vecs.astype(np.float16)
+    sentences = [known.get((keys[i], spans[i])) if vectors[i] is not None else None for i in range(len(chunks))]
+    # Text to embed, each distinct text once (boilerplate repeated across documents, copies).
+    todo: dict[tuple[str, tuple], list[int]] = {}
+    for i, c in enumerate(chunks):
+        if vectors[i] is None or (late and sentences[i] is None):
+            todo.setdefault((embedding_text(c, settings.context), spans[i]), []).append(i)
+    if todo:
+        bar = _bar(progress, "chunks", len(todo), "chunk")
+        texts = [text for text, _ in todo]
+        if late:
+            futures = [started.pop(key, None) or jobs.submit(*_late_input(chunks[positions[0]], key[1], settings.context))
+                       for key, positions in todo.items()]
+            fresh = np.zeros((len(todo), embedder.dim), np.float32)
+            pooled = []
+            for n, fut in enumerate(futures):
+                fresh[n], sentence_vectors = fut.result()
+                pooled.append(sentence_vectors)
+                bar.step()
+        else:
+            fresh = embedder.encode(texts, threads=settings.ingest_threads, batch_size=settings.batch_size,
+                                    on_batch=bar.step)
+        bar.close()
+        for n, positions in enumerate(todo.values()):
+            for i in positions:
+                vectors[i] = fresh[n]
+                if late:
+                    sentences[i] = pooled[n].astype(np.float16)
+    if not late:  # each sentence embedded as a text of its own, each distinct text once
+        missing = [i for i, v in enumerate(sentences) if v is None]
+        texts = list(dict.fromkeys(chunks[i].text[s:e] for i in missing for s, e in spans[i]))
+        bar = _bar(progress, "sentences", len(texts), "sentence")
+        found = dict(zip(texts, embedder.encode(texts, threads=settings.ingest_threads,
+                                                batch_size=settings.batch_size, on_batch=bar.step)))
+        bar.close()
+        for i in missing:
+            sentences[i] = np.array([found[chunks[i].text[s:e]] for s, e in spans[i]], np.float16)
+    rows = np.array([(i, s, e) for i, sp in enumerate(spans) for s, e in sp], dtype=np.int32).reshape(-1, 3)
+    dim = embedder.dim
+    matrix = np.concatenate([v.reshape(-1, dim) for v in sentences]) if sentences else np.zeros((0, dim), np.float16)
+    return len(todo), (rows, matrix)
+
+
 # Reading PDFs is pure Python (pypdf), a third of a first build: from this many bytes to read,
 # files are read by one process per core. Below it, starting the processes costs more.
 PARALLEL_READ_BYTES = 2_000_000
 
 
-def _read_files(jobs: list[tuple[Path, str, int]], settings: Settings,
-                step: Callable[[], None]) -> list[tuple[Document, list[Chunk]] | str]:
-    """Load and chunk each (path, doc_id, size): (document, chunks), or the reason it was skipped."""
+def _read_files(jobs: list[tuple[Path, str, int]], settings: Settings, step: Callable[[], None],
+                on_read: Callable[[tuple[Document, list[Chunk]] | str], None] = lambda r: None,
+                ) -> list[tuple[Document, list[Chunk]] | str]:
+    """Load and chunk each (path, doc_id, size): (document, chunks), or the reason it was
+    skipped. `on_read` sees each result as soon as it is ready (in this thread)."""
     size = sum(n for _, _, n in jobs)
     workers = min(len(jobs), os.cpu_count() or 1)
     args = [(f, doc_id, settings.chunk_tokens, settings.overlap_tokens, bool(settings.tables)) for f, doc_id, _ in jobs]
@@ -231,6 +300,7 @@ def _read_files(jobs: list[tuple[Path, str, int]], settings: Settings,
         results = []
         for a in args:
             results.append(_read_file(*a))
+            on_read(results[-1])
             step()
         return results
     import multiprocessing
@@ -245,6 +315,7 @@ def _read_files(jobs: list[tuple[Path, str, int]], settings: Settings,
             futures = {pool.submit(_read_file, *a): i for i, a in enumerate(args)}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
+                on_read(results[futures[fut]])
                 step()
     except BrokenProcessPool:
         # A reader process died (out of memory, a crash inside a parser). Retrying here could
@@ -264,6 +335,14 @@ def _read_file(path: Path, doc_id: str, chunk_tokens: int, overlap: int,
     except IngestError as e:
         return e.reason
     return (doc, chunks) if chunks else "no text left after cleaning"
+
+
+def _late_input(chunk: Chunk, spans: tuple[tuple[int, int], ...], context: bool) -> tuple[str, tuple]:
+    """What the model reads for a chunk, and its sentence spans in that text: the chunk's text
+    sits at the end, after its context."""
+    text = embedding_text(chunk, context)
+    at = len(text) - len(chunk.text)
+    return text, tuple((at + s, at + e) for s, e in spans)
 
 
 CONTEXT_TOKENS = 48  # cap on the title/section prefix; 192 + 48 + [CLS]/[SEP] < 256

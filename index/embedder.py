@@ -39,7 +39,7 @@ PRECISION = {"onnx-int8": f"int8-v{EXPORT_VERSION}", "onnx": "fp32", "torch": "f
 # embeddings stayed closest to fp32 (mean cosine 0.994, min 0.986).
 INT8_OPTIONS = {"per_channel": True, "reduce_range": False}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-CACHE_SIZE = 4096  # vectors kept by encode_cached (1.5 kB each)
+CACHE_SIZE = 4096  # vectors kept by encode_cached (1.5 kB each); HPSR_QUERY_CACHE=0: none (benchmarks)
 
 
 def model_path() -> Path:
@@ -92,10 +92,12 @@ class Embedder:
         if backend not in PRECISION:
             raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(PRECISION)}")
         self.backend = backend
-        self._model = None  # torch: the SentenceTransformer; onnx: the tokenizer
+        self._model = None  # torch: the SentenceTransformer
+        self._tok = None  # the tokenizer (truncating at 256 tokens, as the model reads)
         self._sessions: dict[int, object] = {}  # onnx: one session per thread count
         self._lock = threading.Lock()  # encode from several chat requests at once safely
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # encode_cached's memory
+        self.cache_size = int(os.environ.get("HPSR_QUERY_CACHE", CACHE_SIZE))
 
     def encode(self, texts: list[str], threads: int = 1, batch_size: int = 32,
                on_batch: Callable[[int], None] | None = None) -> np.ndarray:
@@ -109,20 +111,55 @@ class Embedder:
         n_threads = threads if threads > 0 else (os.cpu_count() or 1)
         for lo in range(0, len(order), batch_size):
             idx = order[lo:lo + batch_size]
-            # Lock per batch, not per call: a long index build must not starve chat queries.
-            with self._lock:
-                batch = [texts[i] for i in idx]
-                out[idx] = self._torch(batch, n_threads) if self.backend == "torch" else self._onnx(batch, n_threads)
+            batch = [texts[i] for i in idx]
+            if self.backend == "torch":
+                # Lock per batch, not per call: a long index build must not starve chat queries.
+                with self._lock:
+                    out[idx] = self._torch(batch, n_threads)
+            else:  # ONNX Runtime runs a session from several threads at once
+                out[idx] = self._onnx(batch, n_threads)
             if on_batch:
                 on_batch(len(idx))
         return out
+
+    def encode_late(self, texts: list[str], spans: list[tuple[tuple[int, int], ...]], threads: int = 1,
+                    on_batch: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)`, and for each text a unit vector per character span of it: the mean of
+        the text's own token embeddings over the span's tokens ("late chunking"), from the same
+        model pass. A span with no token (past truncation) gets a zero vector."""
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[np.ndarray] = []
+        with LateJobs(self, threads) as jobs:
+            for i, fut in enumerate([jobs.submit(t, sp) for t, sp in zip(texts, spans)]):
+                vectors[i], sentences = fut.result()
+                pooled.append(sentences)
+                if on_batch:
+                    on_batch(1)
+        return vectors, pooled
+
+    def late_one(self, text: str, spans: tuple[tuple[int, int], ...], threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """encode_late for one text: (its vector, one vector per span)."""
+        enc = self._tokenizer().encode(text)
+        if self.backend == "torch":
+            with self._lock:
+                hidden = self._torch_tokens(text, threads)
+        else:
+            hidden = self._onnx_tokens(enc, threads)
+        offsets = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2)
+        ordinary = ~np.array(enc.special_tokens_mask, dtype=bool)
+        out = np.zeros((len(spans), self.dim), dtype=np.float32)
+        for j, (s, e) in enumerate(spans):
+            inside = ordinary & (offsets[:, 1] > s) & (offsets[:, 0] < e)
+            if inside.any():
+                out[j] = _unit(hidden[inside].mean(axis=0))
+        return _unit(hidden.mean(axis=0)), out
 
     def encode_query(self, text: str, threads: int = 1) -> np.ndarray:
         return self.encode_cached([text], threads=threads)[0]
 
     def encode_cached(self, texts: list[str], threads: int = 1) -> np.ndarray:
-        """`encode`, remembering the last CACHE_SIZE texts: a question is embedded for the search
-        and again to score sentences, and the same passages come back for related questions."""
+        """`encode`, remembering the last CACHE_SIZE texts: a question asked again (a retry, the
+        same question from another user, a follow-up searched as before) is not embedded again."""
         with self._lock:
             known = {t: self._cache[t] for t in texts if t in self._cache}
         todo = [t for t in dict.fromkeys(texts) if t not in known]
@@ -132,7 +169,7 @@ class Embedder:
             for t, v in known.items():
                 self._cache[t] = v
                 self._cache.move_to_end(t)
-            while len(self._cache) > CACHE_SIZE:
+            while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
@@ -141,7 +178,12 @@ class Embedder:
         with self._lock:
             self._cache.clear()
 
-    def _torch(self, texts: list[str], threads: int) -> np.ndarray:
+    def _tokenizer(self):
+        if self._tok is None:
+            self._tok = _tokenizer(truncate=True)
+        return self._tok
+
+    def _sentence_transformer(self, threads: int):
         import torch
 
         if self._model is None:
@@ -152,30 +194,82 @@ class Embedder:
             self._model = SentenceTransformer(str(model_path()), device="cpu")
             self._model.max_seq_length = MAX_SEQ_TOKENS
         torch.set_num_threads(threads)
+        return self._model
+
+    def _torch(self, texts: list[str], threads: int) -> np.ndarray:
+        import torch
+
+        model = self._sentence_transformer(threads)
         with torch.inference_mode():
-            return self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+            return model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
                                       convert_to_numpy=True, show_progress_bar=False)
 
-    def _onnx(self, texts: list[str], threads: int) -> np.ndarray:
-        if self._model is None:
-            self._model = _tokenizer(truncate=True)
+    def _torch_tokens(self, text: str, threads: int) -> np.ndarray:
+        """The token embeddings of one text (sentence-transformers, no padding)."""
+        import torch
+
+        model = self._sentence_transformer(threads)
+        with torch.inference_mode():
+            return model.encode([text], output_value="token_embeddings", convert_to_numpy=False,
+                                show_progress_bar=False)[0].float().numpy()
+
+    def _onnx_tokens(self, enc, threads: int) -> np.ndarray:
+        """The token embeddings (last hidden state) of one encoded text."""
         session = self._sessions.get(threads)
         if session is None:
-            session = self._sessions[threads] = _session(onnx_model(self.backend == "onnx-int8"), threads)
+            with self._lock:
+                session = self._sessions.get(threads)
+                if session is None:
+                    session = self._sessions[threads] = _session(onnx_model(self.backend == "onnx-int8"), threads)
+        feeds = {"input_ids": np.array([enc.ids], dtype=np.int64),
+                 "attention_mask": np.array([enc.attention_mask], dtype=np.int64),
+                 "token_type_ids": np.array([enc.type_ids], dtype=np.int64)}
+        return session.run(None, feeds)[0][0]
+
+    def _onnx(self, texts: list[str], threads: int) -> np.ndarray:
         # One text per run: int8's activation scales are computed over the whole input, so in
         # a batch a text's vector would depend on its neighbours (cosine down to 0.986), and
         # the cache's "same text, same vector" would not hold. Unpadded runs are also faster
         # here (60 against 51 chunks/s at batch 32) and smaller in memory.
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for row, e in enumerate(self._model.encode_batch(texts)):
-            feeds = {"input_ids": np.array([e.ids], dtype=np.int64),
-                     "attention_mask": np.array([e.attention_mask], dtype=np.int64),
-                     "token_type_ids": np.array([e.type_ids], dtype=np.int64)}
-            hidden = session.run(None, feeds)[0][0]
+        for row, e in enumerate(self._tokenizer().encode_batch(texts)):
             # sentence-transformers' Pooling (mean over tokens; no padding here) and Normalize.
-            mean = hidden.mean(axis=0)
-            out[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+            out[row] = _unit(self._onnx_tokens(e, threads).mean(axis=0))
         return out
+
+
+class LateJobs:
+    """Texts embedded by `encode_late` on worker threads as they are submitted, so that a build
+    embeds one file's chunks while it reads the next. ONNX: one session, one thread per run,
+    as many runs at once as cores: on two cores that embeds about 1.3x faster than one run on
+    two threads (README, "Where ingest time goes"), and a text's vector does not depend on the
+    thread count (queries run on one thread too). torch: one run at a time on every core."""
+
+    def __init__(self, embedder: Embedder, threads: int = 0) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        cores = threads if threads > 0 else (os.cpu_count() or 1)
+        self.embedder = embedder
+        self.run_threads = cores if embedder.backend == "torch" else 1
+        workers = 1 if embedder.backend == "torch" else cores
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="hpsr-embed")
+
+    def submit(self, text: str, spans: tuple[tuple[int, int], ...]):
+        """A Future of (the text's vector, its spans' vectors)."""
+        return self._pool.submit(self.embedder.late_one, text, spans, self.run_threads)
+
+    def close(self, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def __enter__(self) -> "LateJobs":
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        self.close(cancel=kind is not None)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def _session(path: Path, threads: int):

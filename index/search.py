@@ -13,7 +13,7 @@ from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, Qu
 from index.fusion import rrf, top, weighted
 from index.settings import Settings
 from index.store import Generation, current_generation, read_generation
-from ingest.types import Table, page_ref
+from ingest.types import Block, Table, page_ref
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
@@ -64,6 +64,7 @@ class Index:
         self.chunks = generation.chunks
         self._positions: dict[str, int] | None = None
         self._mentions: dict[tuple[str, int], np.ndarray] = {}
+        self._sentences = None  # FAISS index over the sentence vectors, made on first use
         # Chunks of one document are stored contiguously: doc_id -> (first, last + 1).
         self._doc_ranges: dict[str, tuple[int, int]] = {}
         for i, c in enumerate(self.chunks):
@@ -86,6 +87,12 @@ class Index:
     def context(self, hit: Hit) -> tuple[str, int, int]:
         """The whole text of the page (or section) a hit comes from, and the hit's span in it:
         what a sentence cut by the chunk's edge is completed from."""
+        block, start, end = self.passage(hit)
+        return block.text, start, end
+
+    def passage(self, hit: Hit) -> tuple[Block, int, int]:
+        """The block (page or section, with its quotable sentences) a hit comes from, and the
+        hit's span in its text."""
         c = self.chunks[self.position(hit.chunk_id)]
         if c.table is not None:
             raise QueryError(f"{c.chunk_id} is a table: it has rows, not page text")
@@ -93,21 +100,58 @@ class Index:
         if c.block >= len(blocks) or blocks[c.block].text[c.start:c.end] != c.text:
             raise IndexCorruptError(f"block {c.block} of {c.doc_id} does not hold chunk {c.chunk_id}; "
                                     f"{REBUILD_HINT}")
-        return blocks[c.block].text, c.start, c.end
+        return blocks[c.block], c.start, c.end
+
+    def sentence_vector(self, hit: Hit, start: int, end: int) -> np.ndarray | None:
+        """The stored vector of the sentence at [start, end) of the hit's block: from the hit's
+        chunk or a neighbour of it on the same page, whichever holds more of the sentence (a
+        sentence cut by a chunk's edge is whole in the next one, thanks to the overlap)."""
+        here = self.position(hit.chunk_id)
+        c = self.chunks[here]
+        best, size = None, 0
+        for pos in (here - 1, here, here + 1):
+            if not 0 <= pos < len(self.chunks):
+                continue
+            n = self.chunks[pos]
+            if n.doc_id != c.doc_id or n.block != c.block or n.table is not None:
+                continue
+            s, e = max(start, n.start) - n.start, min(end, n.end) - n.start
+            if e - s <= size:
+                continue
+            spans, vecs = self.generation.sentences.of_chunk(pos)
+            match = np.flatnonzero((spans[:, 0] == s) & (spans[:, 1] == e))
+            if len(match) and vecs[match[0]].any():
+                best, size = vecs[match[0]], e - s
+        return best
 
     def table(self, hit: Hit) -> Table | None:
         """The whole table a table passage is part of: its rows are chunked a few at a time."""
         if hit.table is None:
             return None
+        rows = self._table_rows(hit)
+        return Table(hit.table.caption, hit.table.header, tuple(r for r, _, _, _ in rows),
+                     tuple(p for _, p, _, _ in rows))
+
+    def row_vectors(self, hit: Hit) -> list[np.ndarray | None]:
+        """The stored vector of each row of `table(hit)` (its line in a table chunk)."""
+        out = []
+        for _, _, pos, line in self._table_rows(hit):
+            _, vecs = self.generation.sentences.of_chunk(pos)
+            out.append(vecs[line] if line < len(vecs) and vecs[line].any() else None)
+        return out
+
+    def _table_rows(self, hit: Hit) -> list[tuple[tuple[str, ...], int, int, int]]:
+        """(row, page, chunk position, line in that chunk) for each row of a passage's table."""
         lo, hi = self._doc_ranges[hit.doc_id]
-        parts = [c.table for c in self.chunks[lo:hi] if c.table is not None and c.section == hit.section]
-        rows, pages = [], []
-        for t in parts:
-            for row, page in zip(t.rows, t.pages):
-                if not rows or (row, page) != (rows[-1], pages[-1]):  # a long row cut over chunks
-                    rows.append(row)
-                    pages.append(page)
-        return Table(hit.table.caption, hit.table.header, tuple(rows), tuple(pages))
+        out: list[tuple[tuple[str, ...], int, int, int]] = []
+        for pos in range(lo, hi):
+            t = self.chunks[pos].table
+            if t is None or self.chunks[pos].section != hit.section:
+                continue
+            for line, (row, page) in enumerate(zip(t.rows, t.pages)):
+                if not out or (row, page) != out[-1][:2]:  # a long row cut over chunks
+                    out.append((row, page, pos, line))
+        return out
 
     def page_label(self, doc_id: str, page: int | None) -> str | None:
         """The number printed on a physical page of an indexed PDF, if known."""
@@ -164,11 +208,12 @@ class Index:
         return {c.doc_id: c.title for c in self.chunks}
 
     def search(self, query: str, k: int = 5, doc: str | None = None,
-               mode: str | None = None) -> list[Hit]:
+               mode: str | None = None, vector: np.ndarray | None = None) -> list[Hit]:
         """The k passages that best match `query`, best first.
 
         mode: "hybrid" (default: BM25 and dense fused), "dense" or "bm25".
         doc: restrict to one document id.
+        vector: the query's embedding, if the caller has made it already.
         """
         query = _check(query, k)
         mode = mode or self.settings.mode
@@ -184,18 +229,20 @@ class Index:
         dense: dict[int, float] = {}
         qvec = None
         if mode != "bm25":
-            qvec = self.embedder.encode_query(query, threads=self.settings.query_threads)
+            qvec = vector if vector is not None else self.embedder.encode_query(query, threads=self.settings.query_threads)
             dense = self._dense(qvec, depth, lo, hi)
-            if mode == "dense":
-                return [self.hit(i, s, s) for i, s in top(dense, k)]
-        sparse = self._sparse(query, depth, lo, hi)
+            if self.settings.sentence_weight > 0:
+                dense = self._sentence_evidence(qvec, dense, depth, lo, hi)
+        sparse = self._sparse(query, depth, lo, hi) if mode != "dense" else {}
         if mode == "bm25":
             return [self.hit(i, s) for i, s in top(sparse, k)]
-        if self.settings.fusion == "rrf":
-            fused = rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]])
+        if mode == "dense":
+            best = top(dense, k)
+        elif self.settings.fusion == "rrf":
+            best = top(rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]]), k)
         else:
-            fused = weighted(dense, sparse, self.settings.alpha)
-        best = top(fused, k)
+            best = top(weighted(dense, sparse, self.settings.alpha), k)
+        # Each hit's own cosine to the query (comparable across queries, whatever the score is).
         vecs = self.generation.faiss_index.reconstruct_batch(np.array([i for i, _ in best], dtype=np.int64))
         sims = vecs @ qvec
         return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
@@ -208,6 +255,52 @@ class Index:
             params = faiss.SearchParameters(sel=faiss.IDSelectorRange(lo, hi))
         scores, ids = self.generation.faiss_index.search(qvec[None, :], depth, params=params)
         return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+
+    def _sentence_evidence(self, qvec: np.ndarray, dense: dict[int, float], depth: int, lo: int,
+                           hi: int) -> dict[int, float]:
+        """Dense scores that count a passage's best sentence too: (1 - w) * the passage's cosine
+        + w * its best sentence's (Settings.sentence_weight), over the passages the dense search
+        found and those holding the sentences closest to the query. A question worded like one
+        sentence of a long passage finds it, though the passage as a whole is about more."""
+        import faiss
+
+        sv = self.generation.sentences
+        first, last = sv.range(lo, hi)
+        best: dict[int, float] = {}
+        if last > first:
+            params = None if (first, last) == (0, len(sv.rows)) else faiss.SearchParameters(
+                sel=faiss.IDSelectorRange(first, last))
+            scores, ids = self._sentence_index().search(qvec[None, :], min(3 * depth, last - first), params=params)
+            for score, i in zip(scores[0], ids[0]):
+                if i >= 0:
+                    c = int(sv.rows[i, 0])
+                    best[c] = max(best.get(c, -1.0), float(score))
+        found = sorted(best, key=best.get, reverse=True)[:depth]
+        chunk = dict(dense)
+        missing = [c for c in found if c not in chunk]
+        if missing:
+            vecs = self.generation.faiss_index.reconstruct_batch(np.array(missing, dtype=np.int64))
+            chunk.update(zip(missing, (vecs @ qvec).tolist()))
+        w = self.settings.sentence_weight
+        out = {}
+        for c, cos in chunk.items():
+            if c not in best:  # not among the closest sentences: its own best, if it has any
+                _, vecs = sv.of_chunk(c)
+                best[c] = float((vecs @ qvec).max()) if len(vecs) else cos
+            out[c] = (1 - w) * cos + w * best[c]
+        return out
+
+    def _sentence_index(self):
+        """A FAISS index over the sentence vectors (float16 codes, as stored), built on first use."""
+        if self._sentences is None:
+            import faiss
+
+            vectors = np.asarray(self.generation.sentences.vectors, dtype=np.float32)
+            index = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
+                                               faiss.METRIC_INNER_PRODUCT)
+            index.add(vectors)
+            self._sentences = index
+        return self._sentences
 
     def _sparse(self, query: str, depth: int, lo: int, hi: int) -> dict[int, float]:
         scores = self.generation.sparse.scores(query)[lo:hi]

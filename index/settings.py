@@ -28,7 +28,8 @@ class Settings:
     # Model threads for query embedding. One thread is barely slower than two on a 2-core
     # laptop and does not collapse when another process is busy (HPSR_QUERY_THREADS).
     query_threads: int = 1
-    # Model threads while building an index (HPSR_INGEST_THREADS); 0 = all cores.
+    # Model runs at once while building an index, one thread each (HPSR_INGEST_THREADS);
+    # 0 = one per core. Several one-thread runs embed faster than one run on every core.
     ingest_threads: int = 0
     batch_size: int = 32
     # Embed (and BM25-index) each chunk with its document title and section heading in
@@ -42,7 +43,10 @@ class Settings:
     # How hybrid fuses the two lists: "weighted" min-max scores or "rrf" (HPSR_FUSION),
     # and the dense weight for "weighted" (HPSR_ALPHA). Chosen with `hpsr eval`; see README.
     fusion: str = "weighted"
-    alpha: float = 0.4
+    alpha: float = 0.5
+    # Dense search counts each passage's best sentence too, with this weight (HPSR_SENTENCE_WEIGHT;
+    # 0: the passage's own vector only). Chosen with `hpsr eval`; see README.
+    sentence_weight: float = 0.5
     # FAISS index kind (HPSR_VECTOR_INDEX): "flat" (exact), "sq8" (8-bit, a quarter of the
     # memory and disk) or "auto" (sq8 from COMPRESS_ABOVE chunks). Recall cost measured with
     # bench/compression.py; see README.
@@ -51,14 +55,18 @@ class Settings:
     # vectors, no torch import on the query path), "onnx-int8" (faster ingest, measured
     # retrieval cost in README) or "torch". int8/fp32 is part of the index identity.
     backend: str = "onnx"
+    # How sentence vectors are made at ingest (index.sentences; HPSR_SENTENCE_VECTORS): "late"
+    # (pooled from the chunk's own token embeddings, no extra model passes) or "own" (each
+    # sentence embedded alone). Compared with `hpsr eval --answers`; see README.
+    sentence_vectors: str = "late"
     # When the chat abstains (chatbot.answerable): chosen on the dev questions with
     # `hpsr calibrate` (README, "Answers"). HPSR_ABSTAIN_SIMILARITY etc.
     # Below this cosine between the question and its best passage, nothing answers it;
     abstain_similarity: float = 0.2
     # ...nor below this cosine between the question and the best sentence that could be quoted;
-    abstain_sentence_similarity: float = 0.48
+    abstain_sentence_similarity: float = 0.3
     # ...nor when the quoted passages hold less than this share of its content words (by rarity);
-    abstain_coverage: float = 0.0
+    abstain_coverage: float = 0.04
     # ...nor when this share of its content words (by rarity) is in no document at all.
     abstain_absent_share: float = 1.0
 
@@ -83,6 +91,8 @@ class Settings:
 
         if settings.backend not in PRECISION:
             raise ConfigError(f"backend must be one of {', '.join(PRECISION)}, got {settings.backend!r}")
+        if settings.sentence_vectors not in ("late", "own"):
+            raise ConfigError(f"sentence_vectors must be late or own, got {settings.sentence_vectors!r}")
         if settings.vector_index not in ("auto", "flat", "sq8"):
             raise ConfigError(f"vector_index must be auto, flat or sq8, got {settings.vector_index!r}")
         if not 0 <= settings.overlap_tokens < settings.chunk_tokens <= 250:
@@ -105,7 +115,7 @@ class Settings:
             "model": {"name": MODEL_NAME, "dim": DIM, "precision": PRECISION[self.backend]},
             "chunker": {"version": CHUNKER_VERSION, "chunk_tokens": self.chunk_tokens,
                         "overlap_tokens": self.overlap_tokens, "context": bool(self.context),
-                        "tables": bool(self.tables)},
+                        "tables": bool(self.tables), "sentence_vectors": self.sentence_vectors},
         }
 
 

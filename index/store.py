@@ -4,8 +4,9 @@ Layout of an index directory:
 
     CURRENT          name of the live generation (replaced atomically with os.replace)
     gen-<id>/        vectors.faiss, bm25/, chunks.jsonl, blocks.jsonl (the text of every page or
-                     section, to quote whole sentences around a chunk), manifest.json (written last);
-                     vectors.f16.npy too when vectors.faiss is compressed (sq8)
+                     section, with its quotable sentences), sentences.npy and sentences.f16.npy
+                     (a vector per quotable sentence, index.sentences), manifest.json (written
+                     last); vectors.f16.npy too when vectors.faiss is compressed (sq8)
     .tmp-<id>/       a generation being written; left over only by a crash, removed later
     .lock            held by a builder so two rebuilds never interleave
 
@@ -25,10 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.sentences import ROWS as SENTENCE_ROWS
+from index.sentences import SentenceVectors
+from index.sentences import save as save_sentences
 from index.sparse import write_sparse
 from ingest.types import Block, Chunk, Table
 
-FORMAT_VERSION = 3  # 2: blocks.jsonl; chunks carry their block and kind. 3: table chunks
+FORMAT_VERSION = 4  # 2: blocks.jsonl; chunks carry their block and kind. 3: table chunks. 4: sentence vectors
 CURRENT = "CURRENT"
 VECTORS, CHUNKS, BLOCKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "blocks.jsonl", "manifest.json"
 EXACT_VECTORS = "vectors.f16.npy"  # beside a compressed index only; read by rebuilds, not searches
@@ -44,6 +48,7 @@ class Generation:
         self.faiss_index = faiss_index  # inner product over unit vectors: flat or sq8
         self._sparse = None
         self._blocks: dict[str, list[Block]] | None = None
+        self._sentences: SentenceVectors | None = None
 
     @property
     def sparse(self):
@@ -59,6 +64,17 @@ class Generation:
         return self._sparse
 
     @property
+    def sentences(self) -> SentenceVectors:
+        """The sentence vectors (index.sentences), loaded on first use."""
+        if self._sentences is None:
+            try:
+                self._sentences = SentenceVectors.load(self.path, int(self.manifest["model"]["dim"]))
+            except (OSError, ValueError, KeyError) as e:
+                raise IndexCorruptError(f"sentence vectors in {self.path} are unreadable ({e}); "
+                                        f"{REBUILD_HINT}") from e
+        return self._sentences
+
+    @property
     def blocks(self) -> dict[str, list[Block]]:
         """doc_id -> its blocks (page or section texts), loaded on first use."""
         if self._blocks is None:
@@ -67,6 +83,7 @@ class Generation:
                 with open(self.path / BLOCKS, encoding="utf-8") as f:
                     for line in f:
                         row = json.loads(line)
+                        row["sentences"] = tuple(map(tuple, row.get("sentences", ())))
                         blocks.setdefault(row.pop("doc_id"), []).append(Block(**row))
             except (OSError, ValueError, TypeError) as e:
                 raise IndexCorruptError(f"{self.path / BLOCKS} is unreadable ({e}); {REBUILD_HINT}") from e
@@ -126,6 +143,8 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
         raise IndexCorruptError(f"index files in {gen_dir} are unreadable ({e}); {REBUILD_HINT}") from e
     if not (gen_dir / BLOCKS).is_file():
         raise IndexCorruptError(f"index in {gen_dir} has no {BLOCKS}; {REBUILD_HINT}")
+    if not (gen_dir / SENTENCE_ROWS).is_file():
+        raise IndexCorruptError(f"index in {gen_dir} has no {SENTENCE_ROWS}; {REBUILD_HINT}")
     if not (gen_dir / "bm25" / "params.index.json").is_file():
         raise IndexCorruptError(f"index in {gen_dir} has no BM25 files; {REBUILD_HINT}")
     dim = manifest.get("model", {}).get("dim")
@@ -163,7 +182,8 @@ def vector_index(vectors: np.ndarray, dim: int, kind: str = "flat"):
 
 
 def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], blocks: dict[str, list[Block]],
-                     vectors: np.ndarray, sparse_texts: list[str], kind: str = "flat") -> Path:
+                     vectors: np.ndarray, sparse_texts: list[str], kind: str = "flat",
+                     sentences: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
     """Write a new generation beside the old one and make it live with one atomic rename.
 
     A crash at any point leaves CURRENT naming a complete generation.
@@ -179,6 +199,9 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], block
     if kind != "flat":  # float16: cosine error ~1e-4, and a round trip gives the same values
         np.save(tmp / EXACT_VECTORS, np.asarray(vectors, dtype=np.float16), allow_pickle=False)
     write_sparse(tmp, sparse_texts)
+    dim = int(manifest["model"]["dim"])
+    rows, svecs = sentences if sentences is not None else (np.zeros((0, 3)), np.zeros((0, dim)))
+    save_sentences(tmp, rows, np.asarray(svecs).reshape(-1, dim))
     _write(tmp / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
     _write(tmp / BLOCKS, "".join(json.dumps({"doc_id": doc_id, **asdict(b)}, ensure_ascii=False) + "\n"
                                  for doc_id, bs in blocks.items() for b in bs))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 from ingest.normalize import clean, clean_title, dehyphenate, hyphenated_words, strip_page_furniture, unwrap_lines
+from ingest.sentences import quotable_sentences
 from ingest.types import Block, Document
 
 SUPPORTED = (".pdf", ".txt", ".md", ".markdown")
@@ -194,7 +195,8 @@ def _load_text(path: Path, doc_id: str, markdown: bool) -> Document:
     for heading, body in sections:
         body_text = "\n".join(body).strip()
         if body_text:
-            blocks.append(Block(text=body_text, page=None, section=heading))
+            blocks.append(Block(text=body_text, page=None, section=heading,
+                                sentences=quotable_sentences(body_text, heading)))
     if not blocks:
         raise IngestError(str(path), "no text (only headings)")
     first_line = lines[0].lstrip("#").strip()
@@ -213,5 +215,6 @@ def pdf_pages_to_blocks(pages: list[str], labels: list[str] | tuple[str, ...] = 
         text = unwrap_lines(dehyphenate(text, keep))
         if text.strip():
             label = labels[number - 1] if number <= len(labels) else None
-            blocks.append(Block(text=text, page=number, section=None, label=label))
+            blocks.append(Block(text=text, page=number, section=None, label=label,
+                                sentences=quotable_sentences(text)))
     return blocks

@@ -12,6 +12,8 @@ class Block:
     page: int | None  # 1-based physical page of a PDF; None for text files
     section: str | None  # heading the text sits under, if known
     label: str | None = None  # the page number printed on that page ("13", "xii"), if the PDF says
+    # Spans in `text` of the sentences an answer may quote (ingest.sentences), in order.
+    sentences: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

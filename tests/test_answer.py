@@ -102,6 +102,20 @@ def test_follow_up_names_its_subject_and_keeps_it(idx):
     assert "2012" in third.text
 
 
+def test_a_sentence_repeated_on_another_page_is_quoted_once(idx):
+    """The Portugal review restates "Looked at by age and occupational status ... pensioners"
+    in its summary. Quoted twice, it crowded out the sentence with the figure asked for;
+    neighbouring sentences of one chunk, whose stored vectors are close, are both kept."""
+    previous = "What share of households headed by older people in Portugal experienced catastrophic health spending?"
+    a = answer(idx, "What about households headed by pensioners?", previous=previous)
+    assert "pensioners (12%)" in a.text, a.text
+    sentences = [s.split() for s in re.split(r" \[\d+\] ?", a.text) if s]
+    for i, x in enumerate(sentences):
+        for y in sentences[i + 1:]:
+            shared = len(set(x) & set(y))
+            assert shared < 0.8 * min(len(set(x)), len(set(y))), (x, y)
+
+
 @pytest.mark.parametrize("previous,question,reason", [
     ("When was Health Systems Global founded?", "and what is the capital of France?", ""),
     ("What is the population of Kosovo?", "Who won their football league?", "football"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.sentences import sentence_spans
+from ingest.sentences import sentence_spans
 from ingest.kinds import (CONTENTS, FIGURE, REFERENCES, TEXT, paragraph_kind, paragraph_spans,
                           reads_as_prose, span_kind)
 from ingest.normalize import clean_title, strip_page_furniture, unwrap_lines
