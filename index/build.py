@@ -131,7 +131,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
             for c in read:
                 spans = chunk_spans(c, doc.blocks[c.block] if c.block >= 0 else None)
                 text = embedding_text(c, settings.context)
-                if (text, spans) not in started and _embed_key(c, settings.context) not in known:
+                if (text, spans) not in started and _text_key(text) not in known:
                     started[(text, spans)] = late.submit(*_late_input(c, spans, settings.context))
 
         parsed = _read_files([(f, doc_id, st.st_size) for f, _, doc_id, _, st, _ in jobs], settings, bar.step, start)
@@ -367,7 +367,11 @@ def embedding_text(chunk: Chunk, context: bool = True) -> str:
 
 
 def _embed_key(chunk: Chunk, context: bool) -> str:
-    return hashlib.sha256(embedding_text(chunk, context).encode("utf-8")).hexdigest()
+    return _text_key(embedding_text(chunk, context))
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _with_source(c: Chunk, source: str) -> Chunk:
