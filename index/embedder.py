@@ -122,23 +122,10 @@ class Embedder:
                 on_batch(len(idx))
         return out
 
-    def encode_late(self, texts: list[str], spans: list[tuple[tuple[int, int], ...]], threads: int = 1,
-                    on_batch: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
-        """`encode(texts)`, and for each text a unit vector per character span of it: the mean of
-        the text's own token embeddings over the span's tokens ("late chunking"), from the same
-        model pass. A span with no token (past truncation) gets a zero vector."""
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        pooled: list[np.ndarray] = []
-        with LateJobs(self, threads) as jobs:
-            for i, fut in enumerate([jobs.submit(t, sp) for t, sp in zip(texts, spans)]):
-                vectors[i], sentences = fut.result()
-                pooled.append(sentences)
-                if on_batch:
-                    on_batch(1)
-        return vectors, pooled
-
     def late_one(self, text: str, spans: tuple[tuple[int, int], ...], threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """encode_late for one text: (its vector, one vector per span)."""
+        """`encode([text])[0]`, and a unit vector per character span of the text: the mean of
+        its own token embeddings over the span's tokens ("late chunking"), from the same model
+        pass. A span with no token (past truncation) gets a zero vector. Run by LateJobs."""
         enc = self._tokenizer().encode(text)
         if self.backend == "torch":
             with self._lock:
@@ -239,7 +226,7 @@ class Embedder:
 
 
 class LateJobs:
-    """Texts embedded by `encode_late` on worker threads as they are submitted, so that a build
+    """Texts embedded by `late_one` on worker threads as they are submitted, so that a build
     embeds one file's chunks while it reads the next. ONNX: one session, one thread per run,
     as many runs at once as cores: on two cores that embeds about 1.3x faster than one run on
     two threads (README, "Where ingest time goes"), and a text's vector does not depend on the
