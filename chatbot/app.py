@@ -23,7 +23,7 @@ ALL_DOCS = "All documents"
 
 
 def safe_filename(name: str) -> str:
-    """A file name that stays inside the corpus folder: no directories, no dot-files."""
+    """A file name that stays inside the library folder: no directories, no dot-files."""
     base = Path(name.replace("\\", "/")).name
     stem, suffix = os.path.splitext(base)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:100] or "upload"
@@ -31,7 +31,7 @@ def safe_filename(name: str) -> str:
 
 
 class ChatApp:
-    """State shared by all sessions: where the index and corpus live."""
+    """State shared by all sessions: where the index and the library live."""
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.load()
@@ -93,11 +93,12 @@ class ChatApp:
             gr.update(visible=False)
 
     def add_documents(self, files: list | None, progress=gr.Progress()):
-        """Store uploads in the corpus folder under safe names, then re-index incrementally."""
+        """Store uploads in the user's library folder (never the bundled corpus/) under safe
+        names, then re-index incrementally: the library is indexed with the other sources."""
         if not files:
             return "Choose PDF, .txt or .md files first.", gr.update(), gr.update()
-        corpus = self.settings.corpus_dir
-        corpus.mkdir(parents=True, exist_ok=True)
+        library = self.settings.library_dir
+        library.mkdir(parents=True, exist_ok=True)
         messages, saved = [], 0
         for f in files:
             src = Path(f if isinstance(f, str) else getattr(f, "name", f))
@@ -109,26 +110,22 @@ class ChatApp:
             if size > MAX_UPLOAD_MB * 1024 * 1024:
                 messages.append(f"{escape(src.name)}: not added (larger than {MAX_UPLOAD_MB} MB)")
                 continue
-            dest = corpus / name
+            dest = library / name
             n = 1
             while dest.exists():
                 n += 1
-                dest = corpus / f"{Path(name).stem}-{n}{Path(name).suffix}"
-            if dest.resolve().parent != corpus.resolve():  # belt and braces against traversal
+                dest = library / f"{Path(name).stem}-{n}{Path(name).suffix}"
+            if dest.resolve().parent != library.resolve():  # belt and braces against traversal
                 messages.append(f"{escape(src.name)}: not added (unsafe file name)")
                 continue
             shutil.copyfile(src, dest)
             saved += 1
         if saved:
-            sources = [Path(p) for p in self.index().generation.manifest.get("sources", [])]
-            if corpus.resolve() not in [p.resolve() for p in sources]:
-                sources.append(corpus)
-
             def report_progress(stage: str, done: int, total: int) -> None:
                 label = "Reading files" if stage == "files" else "Embedding passages"
                 progress(done / max(1, total), desc=f"{label} ({done}/{total})")
 
-            report = build_index(sources, index_dir=self.settings.index_dir,
+            report = build_index(None, index_dir=self.settings.index_dir,
                                  settings=self.settings, progress=report_progress)
             messages.append(escape(report.summary()).replace("\n", "  \n"))
         choices = self.doc_choices()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -55,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="machine-readable output (as the chat's /answer API)")
     p.set_defaults(run=_ask)
 
+    p = sub.add_parser("status", help="where the index is, its generations, and whether they verify",
+                       description="Show the index path, the store, the live and previous generations "
+                                   "(when built, backend, documents, pages, chunks) and whether each "
+                                   "passes verification. Exit status 1 if the live one fails it.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=_status)
+
     p = sub.add_parser("docs", help="list the indexed documents")
     p.set_defaults(run=_docs)
 
@@ -69,10 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                        description="Serve the chat on http://HOST:PORT. It binds 127.0.0.1 unless "
                                    "told otherwise; use --auth when sharing it on a network.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=int(os.environ.get("HPSR_PORT", 7860)),
-                   help="port (default 7860, or $HPSR_PORT)")
-    p.add_argument("--auth", default=os.environ.get("HPSR_AUTH"), metavar="USER:PASSWORD",
-                   help="require this login (default: $HPSR_AUTH, else none)")
+    p.add_argument("--port", type=int, help="port (default $HPSR_PORT, else 7860)")
+    p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: $HPSR_AUTH, else none)")
     p.set_defaults(run=_chat)
 
     p = sub.add_parser("calibrate", help="choose the abstention thresholds on question sets",
@@ -142,7 +146,8 @@ def _chat(args) -> int:
     from chatbot.app import launch
     from index import Settings
 
-    launch(host=args.host, port=args.port, auth=args.auth, settings=Settings.load(index_dir=args.index))
+    settings = Settings.load(index_dir=args.index, port=args.port, auth=args.auth)
+    launch(host=args.host, port=settings.port, auth=settings.auth, settings=settings)
     return 0
 
 
@@ -251,6 +256,14 @@ def _remove(args) -> int:
 
     print(remove_document(args.doc, index_dir=args.index).summary())
     return 0
+
+
+def _status(args) -> int:
+    from index.status import status, status_text
+
+    info = status(args.index)
+    print(json.dumps(info, indent=1) if args.json else status_text(info))
+    return 0 if info["serving"] == info["live"] else 1
 
 
 def _docs(args) -> int:

@@ -14,12 +14,11 @@ index recorded for it. pdf.js, its fonts and character maps are served from this
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from index import Hit
-from index.settings import REPO_ROOT
+from index.settings import REPO_ROOT, Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 PDFJS_VERSION = "4.10.38"  # npm pdfjs-dist, Apache-2.0; `make setup` installs it under .venv/pdfjs
@@ -29,7 +28,7 @@ MEDIA = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8",
 
 def pdfjs_dir() -> Path | None:
     """Where pdf.js is (HPSR_PDFJS, else .venv/pdfjs/node_modules/pdfjs-dist), if installed."""
-    folder = Path(os.environ.get("HPSR_PDFJS") or REPO_ROOT / ".venv" / "pdfjs" / "node_modules" / "pdfjs-dist")
+    folder = Settings.load().pdfjs_dir or REPO_ROOT / ".venv" / "pdfjs" / "node_modules" / "pdfjs-dist"
     return folder if (folder / "build" / "pdf.min.mjs").is_file() else None
 
 

@@ -28,7 +28,7 @@ def add_routes(app, open_index) -> None:
         idx: Index = open_index()
         if doc_id not in idx.documents:
             raise HTTPException(status_code=404, detail=f"no indexed document {doc_id!r}")
-        source = Path(next(c.source for c in idx.chunks if c.doc_id == doc_id))
+        source = idx.source_path(doc_id)
         if not source.is_file():
             raise HTTPException(status_code=410, detail=f"{doc_id}: its file is no longer at {source}")
         return idx, idx.documents[doc_id], source

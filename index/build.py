@@ -16,7 +16,8 @@ from index.embedder import LateJobs, get_embedder, token_counter
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.sentences import chunk_spans
 from index.settings import Settings
-from index.store import current_generation, read_generation, remove_stale, write_generation
+from index.paths import is_under, key_of, path_of, roots
+from index.store import discard, load_generation, remove_stale, write_generation
 from ingest import Block, Chunk, Document, IngestError, chunk_document, discover, load_document
 from ingest.loaders import doc_id_for, file_sha256
 
@@ -31,6 +32,7 @@ class BuildReport:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (old key, new key): same content, same id
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, warning)
     notes: list[str] = field(default_factory=list)
@@ -45,8 +47,8 @@ class BuildReport:
         """A few lines for people: counts, then every skip with its reason."""
         rate = f", {self.embedded / self.seconds:.0f} chunks/s" if self.embedded and self.seconds else ""
         lines = [
-            f"files: {len(self.added)} added, {len(self.changed)} changed, "
-            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {len(self.skipped)} skipped",
+            f"files: {len(self.added)} added, {len(self.changed)} changed, {len(self.unchanged)} unchanged, "
+            f"{len(self.moved)} moved, {len(self.removed)} removed, {len(self.skipped)} skipped",
             f"index: {self.files} files, {self.pages} pages/sections, {self.chunks} chunks "
             f"({self.embedded} embedded) in {self.seconds:.1f} s{rate}",
             f"location: {self.index_dir}" + ("" if self.swapped else " (unchanged, nothing to do)"),
@@ -60,13 +62,15 @@ class BuildReport:
 def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | None = None,
                 settings: Settings | None = None, progress: bool | ProgressFn = True,
                 full: bool = False, exclude: list[str | Path] = ()) -> BuildReport:
-    """(Re)build the index from `paths` (files or folders; default: settings.corpus_dir).
+    """(Re)build the index from `paths` (files or folders; default: the folders indexed last
+    time, else settings.corpus_dir; with settings.library_dir whenever it exists).
 
-    Unchanged files keep their chunks and vectors; identical chunk text is never embedded
-    twice; `full=True` re-reads every file. The new index is swapped in atomically, so a
-    failure at any point leaves the previous index as it was. `exclude`: files to leave out
-    from now on (`hpsr remove`), even though their folder is indexed; naming such a file in
-    `paths` takes it back.
+    Unchanged files keep their chunks and vectors, and so does a file moved or renamed with
+    its content unchanged (its id too); identical chunk text is never embedded twice;
+    `full=True` re-reads every file. The new index is swapped in atomically, so a failure at
+    any point leaves the previous index as it was. `exclude`: keys of files (index.paths) to
+    leave out from now on (`hpsr remove`), even though their folder is indexed; naming such a
+    file in `paths` takes it back.
     """
     t0 = time.perf_counter()
     settings = settings or Settings.load()
@@ -76,18 +80,22 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
     with _locked(index_dir), ExitStack() as stack:
         _remove_leftovers(index_dir)  # temporaries left by a killed build
         old = _previous(index_dir, settings, report)
-        sources = [Path(p) for p in paths] if paths else (
-            [Path(p) for p in old.manifest.get("sources", [])] if old else []) or [settings.corpus_dir]
+        rts = roots(settings)
+        sources = [Path(p) for p in paths] if paths else _sources(old, settings, rts)
         files, skipped = discover(sources)
         report.skipped += skipped
-        named = {os.path.realpath(p) for p in paths or () if Path(p).is_file()}  # given now, by name
+        named = {key_of(p, rts) for p in paths or () if Path(p).is_file()}  # given now, by name
         excluded = (set(old.manifest.get("excluded", [])) if old else set()) - named
-        excluded |= {os.path.realpath(p) for p in exclude}
-        files = [f for f in files if os.path.realpath(f) not in excluded]
+        excluded |= set(exclude)
+        files = [f for f in files if key_of(f, rts) not in excluded]
         old_files = old.manifest.get("files", {}) if old else {}
         old_chunks: dict[str, list[int]] = {}
         for pos, c in enumerate(old.chunks if old else []):
             old_chunks.setdefault(c.source, []).append(pos)
+        # Indexed files gone from where they were: a new file with the same content is the same
+        # document, moved or renamed (it keeps its id, chunks and vectors).
+        present = {key_of(f, rts) for f in files}
+        gone = {e["sha256"]: k for k, e in old_files.items() if k not in present and k in old_chunks}
 
         bar = _bar(progress, "files", len(files), "file")
         entries: dict[str, dict] = {}
@@ -97,7 +105,8 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         jobs: list[tuple[Path, str, str, dict | None, os.stat_result, str]] = []  # files to read
         for f in files:
             try:  # the file may vanish or turn into a symlink loop while the build runs
-                key = str(f.resolve(strict=True))
+                f.resolve(strict=True)
+                key = key_of(f, rts)
                 entry = old_files.get(key)
                 st = f.stat()
                 same_stat = entry and (entry["size"], entry["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
@@ -106,12 +115,18 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
                 report.skipped.append((str(f), f"cannot read file ({getattr(e, 'strerror', None) or e})"))
                 bar.step()
                 continue
-            if entry and not full and entry["sha256"] == sha and key in old_chunks:
+            if not entry and not full and sha in gone:  # moved: reuse what was indexed under the old key
+                moved_from = gone.pop(sha)
+                entries[key] = {**old_files[moved_from], "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+                old_chunks[key] = old_chunks[moved_from]
+                report.moved.append((moved_from, key))
+                bar.step()
+            elif entry and not full and entry["sha256"] == sha and key in old_chunks:
                 entries[key] = {**entry, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
                 report.unchanged.append(str(f))
                 bar.step()
             else:
-                doc_id = entry["doc_id"] if entry else _unique_id(f, used_ids)
+                doc_id = entry["doc_id"] if entry else _unique_id(key, used_ids)
                 used_ids.add(doc_id)
                 jobs.append((f, key, doc_id, entry, st, sha))
         # Reading and embedding overlap: a file's new chunks go to the model as soon as it is
@@ -155,24 +170,27 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         # A source folder or file that is missing now (unmounted disk, typo, moved) keeps what
         # was indexed from it: a missing path never empties the index. If no path given exists
         # at all (`hpsr ingest ~/papres`), nothing is removed.
-        missing = [os.path.realpath(p) for p in sources if not p.exists()]
+        missing = [key_of(p, rts) for p in sources if not p.exists()]
         none_exist = len(missing) == len(sources)
         if none_exist and old_files:
             report.notes.append("none of the paths given exists; the index was left as it was")
+        moved_from = {old_key for old_key, _ in report.moved}
         for k, entry in old_files.items():
-            if k not in entries and k in old_chunks and (none_exist or any(
-                    k == m or k.startswith(m.rstrip("/") + "/") for m in missing)):
+            if k not in entries and k not in moved_from and k in old_chunks and (
+                    none_exist or any(is_under(k, m) for m in missing)):
                 entries[k] = entry
                 report.unchanged.append(k)
                 if not none_exist:
                     report.notes.append(f"{k}: its source path is missing; kept the indexed version")
-        report.removed = [k for k in old_files if k not in entries]
+        report.removed = [k for k in old_files if k not in entries and k not in moved_from]
 
         report.files = len(entries)
         report.pages = sum(e.get("blocks", 0) for e in entries.values())
         same_kind = old is not None and old.manifest.get("vector_index", "flat") == settings.vector_kind(len(old.chunks))
         same_exclusions = sorted(excluded) == sorted(old.manifest.get("excluded", [])) if old else not excluded
-        if same_kind and same_exclusions and not (report.added or report.changed or report.removed or full):
+        repair = old is not None and old.problem is not None  # the live generation is damaged
+        if same_kind and same_exclusions and not (report.added or report.changed or report.removed
+                                                  or report.moved or full or repair):
             report.chunks = len(old.chunks)
             report.seconds = time.perf_counter() - t0
             return report
@@ -192,16 +210,19 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
             else:
                 blocks[entries[key]["doc_id"]] = old.blocks.get(entries[key]["doc_id"], [])
                 for pos in old_chunks[key]:
-                    chunks.append(old.chunks[pos])
+                    c = old.chunks[pos]
+                    chunks.append(c if c.source == key else _with_source(c, key))  # a moved file
                     vectors.append(old_vectors[pos])
         report.embedded, sentences = _embed(chunks, blocks, vectors, old, old_keys, settings, progress,
                                             late, started)
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
-        manifest = {**settings.identity(), "sources": [os.path.realpath(p) for p in sources],
+        manifest = {**settings.identity(), "sources": [key_of(p, rts) for p in sources],
                     "excluded": sorted(excluded), "files": entries,
                     "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         write_generation(index_dir, manifest, chunks, blocks, matrix, [embedding_text(c, settings.context) for c in chunks],
                          kind=settings.vector_kind(len(chunks)), sentences=sentences)
+        if repair:
+            discard(old.damaged)  # never a fallback again
         _remove_leftovers(index_dir)
         report.swapped = True
         report.chunks = len(chunks)
@@ -217,7 +238,7 @@ def remove_document(doc_id: str, index_dir: str | Path | None = None, settings: 
 
     settings = settings or Settings.load()
     index_dir = Path(index_dir) if index_dir else settings.index_dir
-    gen = read_generation(current_generation(index_dir), expect=settings.identity())
+    gen = load_generation(index_dir, expect=settings.identity())
     files = [k for k, e in gen.manifest.get("files", {}).items() if e.get("doc_id") == doc_id]
     if not files:
         known = sorted({e.get("doc_id") for e in gen.manifest.get("files", {}).values()})
@@ -380,11 +401,24 @@ def _with_source(c: Chunk, source: str) -> Chunk:
     return replace(c, source=source)
 
 
-def _unique_id(path: Path, used: set[str]) -> str:
-    base = doc_id_for(path)
+def _unique_id(key: str, used: set[str]) -> str:
+    """An id from the file name; a second file of that name gets a suffix from its key, which
+    stays the same when the checkout or library moves."""
+    base = doc_id_for(Path(key.partition(":")[2] if not key.startswith("/") else key))
     if base not in used:
         return base
-    return f"{base}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:6]}"
+    return f"{base}-{hashlib.sha256(key.encode()).hexdigest()[:6]}"
+
+
+def _sources(old, settings: Settings, rts) -> list[Path]:
+    """What a build given no paths indexes: the folders indexed last time (else the corpus),
+    and the library folder once it exists."""
+    sources = [path_of(k, rts) for k in old.manifest.get("sources", [])] if old else []
+    sources = sources or [settings.corpus_dir]
+    library = settings.library_dir
+    if library.is_dir() and not any(library.resolve().is_relative_to(s.resolve()) for s in sources):
+        sources.append(library)
+    return sources
 
 
 def _remove_leftovers(index_dir: Path) -> None:
@@ -394,14 +428,18 @@ def _remove_leftovers(index_dir: Path) -> None:
 
 
 def _previous(index_dir: Path, settings: Settings, report: BuildReport):
-    """The live generation if it can be reused; otherwise None, with a note saying why."""
+    """The live generation if it can be reused (or, when it is damaged, the newest earlier one,
+    which this build then replaces); otherwise None, with a note saying why."""
     try:
-        return read_generation(current_generation(index_dir), expect=settings.identity())
+        gen = load_generation(index_dir, expect=settings.identity())
     except IndexNotFoundError:
         return None
     except (IndexCorruptError, IndexMismatchError) as e:
         report.notes.append(f"previous index not reused: {e}")
         return None
+    if gen.problem:
+        report.notes.append(f"repaired: {gen.problem}")
+    return gen
 
 
 @contextmanager

@@ -39,7 +39,6 @@ PRECISION = {"onnx-int8": f"int8-v{EXPORT_VERSION}", "onnx": "fp32", "torch": "f
 # embeddings stayed closest to fp32 (mean cosine 0.994, min 0.986).
 INT8_OPTIONS = {"per_channel": True, "reduce_range": False}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-CACHE_SIZE = 4096  # vectors kept by encode_cached (1.5 kB each); HPSR_QUERY_CACHE=0: none (benchmarks)
 
 
 def model_path() -> Path:
@@ -50,8 +49,11 @@ def model_path() -> Path:
 
 def cache_dir() -> Path:
     """Where exported models live: HPSR_CACHE, else $XDG_CACHE_HOME/hpsr-chat, else ~/.cache/hpsr-chat."""
-    if os.environ.get("HPSR_CACHE"):
-        return Path(os.environ["HPSR_CACHE"]).expanduser()
+    from index.settings import Settings
+
+    configured = Settings.load().cache_dir
+    if configured is not None:
+        return configured
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hpsr-chat"
 
 
@@ -97,7 +99,9 @@ class Embedder:
         self._sessions: dict[int, object] = {}  # onnx: one session per thread count
         self._lock = threading.Lock()  # encode from several chat requests at once safely
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # encode_cached's memory
-        self.cache_size = int(os.environ.get("HPSR_QUERY_CACHE", CACHE_SIZE))
+        from index.settings import Settings
+
+        self.cache_size = Settings.load().query_cache
 
     def encode(self, texts: list[str], threads: int = 1, batch_size: int = 32,
                on_batch: Callable[[int], None] | None = None) -> np.ndarray:
@@ -145,7 +149,7 @@ class Embedder:
         return self.encode_cached([text], threads=threads)[0]
 
     def encode_cached(self, texts: list[str], threads: int = 1) -> np.ndarray:
-        """`encode`, remembering the last CACHE_SIZE texts: a question asked again (a retry, the
+        """`encode`, remembering the last `query_cache` texts (a setting): a question asked again (a retry, the
         same question from another user, a follow-up searched as before) is not embedded again."""
         with self._lock:
             known = {t: self._cache[t] for t in texts if t in self._cache}

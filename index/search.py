@@ -12,7 +12,8 @@ from index.embedder import PRECISION, Embedder, get_embedder
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, QueryError
 from index.fusion import rrf, top, weighted
 from index.settings import Settings
-from index.store import Generation, current_generation, read_generation
+from index.paths import path_of, roots
+from index.store import Generation, current_generation, load_generation
 from ingest.types import Block, Table, page_ref
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
@@ -59,7 +60,9 @@ class Index:
                                      f"the {embedder.backend} backend makes {PRECISION[embedder.backend]}; "
                                      f"{REBUILD_HINT}")
         self.generation = generation
+        self.live = generation.path  # the CURRENT it was loaded for (load sets it)
         self.settings = settings
+        self._roots = roots(settings)
         self.embedder = embedder
         self.chunks = generation.chunks
         self._positions: dict[str, int] | None = None
@@ -77,12 +80,11 @@ class Index:
         """Open the index at `path` (default: settings.index_dir); validate it against settings."""
         settings = settings or Settings.load()
         index_dir = Path(path) if path else settings.index_dir
-        try:
-            gen = read_generation(current_generation(index_dir), expect=settings.identity())
-        except IndexCorruptError:
-            # A rebuild may have swapped generations between reading CURRENT and the files.
-            gen = read_generation(current_generation(index_dir), expect=settings.identity())
-        return cls(gen, settings, embedder or get_embedder(settings.backend))
+        live = current_generation(index_dir)
+        idx = cls(load_generation(index_dir, expect=settings.identity()), settings,
+                  embedder or get_embedder(settings.backend))
+        idx.live = live
+        return idx
 
     def context(self, hit: Hit) -> tuple[str, int, int]:
         """The whole text of the page (or section) a hit comes from, and the hit's span in it:
@@ -207,6 +209,11 @@ class Index:
         """doc_id -> title for every indexed document."""
         return {c.doc_id: c.title for c in self.chunks}
 
+    def source_path(self, doc_id: str) -> Path:
+        """Where the file of an indexed document is now (KeyError for an unknown id)."""
+        lo, _ = self.doc_range(doc_id)
+        return path_of(self.chunks[lo].source, self._roots)
+
     def search(self, query: str, k: int = 5, doc: str | None = None,
                mode: str | None = None, vector: np.ndarray | None = None) -> list[Hit]:
         """The k passages that best match `query`, best first.
@@ -312,7 +319,8 @@ class Index:
     def hit(self, position: int, score: float, similarity: float | None = None) -> Hit:
         c = self.chunks[position]
         return Hit(text=c.text, score=score, doc_id=c.doc_id, title=c.title, page=c.page,
-                   chunk_id=c.chunk_id, section=c.section, source=c.source, similarity=similarity,
+                   chunk_id=c.chunk_id, section=c.section, source=str(path_of(c.source, self._roots)),
+                   similarity=similarity,
                    kind=c.kind, table=c.table, page_label=c.page_label)
 
 
@@ -335,7 +343,7 @@ def open_index(path: str | Path | None = None) -> Index:
     live = current_generation(index_dir)
     with _lock:
         idx = _open.get(index_dir)
-        if idx is None or idx.generation.path != live:
+        if idx is None or idx.live != live:  # (a damaged live generation is not reloaded per call)
             idx = Index.load(index_dir, settings)
             _open[index_dir] = idx
         return idx

@@ -1,7 +1,13 @@
-"""One settings object: defaults here < HPSR_* environment variables < explicit overrides."""
+"""One settings object: defaults here < HPSR_* environment variables < explicit overrides.
+
+This module is the one place that reads HPSR_* variables: a bad value is an error naming the
+variable, and an unknown HPSR_* name gets a warning with the closest known one.
+"""
 from __future__ import annotations
 
+import difflib
 import os
+import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -11,7 +17,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # From this many chunks "auto" stores 8-bit vectors: a flat index would hold 150 MB of float32
 # per 100k chunks in memory, and sq8 kept recall@10 near the flat index's (bench/compression.py).
 COMPRESS_ABOVE = 100_000
-_ENV_NAMES = {"index_dir": "HPSR_INDEX", "corpus_dir": "HPSR_CORPUS"}  # others: HPSR_<FIELD>
+_ENV_NAMES = {"index_dir": "HPSR_INDEX", "corpus_dir": "HPSR_CORPUS", "library_dir": "HPSR_LIBRARY",
+              "cache_dir": "HPSR_CACHE", "pdfjs_dir": "HPSR_PDFJS"}  # others: HPSR_<FIELD>
+# Knobs of the test suite and the soak (read with suite_variable), not of the product.
+TEST_VARIABLES = {
+    "HPSR_REQUIRE_BROWSER": "1: a missing Chromium fails the browser tests instead of skipping them",
+    "HPSR_FAST_SECONDS": "seconds of the fast concurrency test",
+    "HPSR_SOAK_SECONDS": "seconds of the soak's load phase",
+    "HPSR_SOAK_KILLS": "how many kills the soak makes",
+    "HPSR_HYPOTHESIS_EXAMPLES": "examples per property test",
+}
 
 
 @dataclass(frozen=True)
@@ -19,8 +34,22 @@ class Settings:
     # Where the index lives (HPSR_INDEX). Inside the checkout by default, so `make chat`
     # and `hpsr search` agree without configuration; git ignores it.
     index_dir: Path = REPO_ROOT / ".hpsr" / "index"
-    # Documents indexed when `hpsr ingest` is given no paths (HPSR_CORPUS).
+    # Documents indexed when `hpsr ingest` is given no paths (HPSR_CORPUS): the bundled corpus.
     corpus_dir: Path = REPO_ROOT / "corpus"
+    # The user's own documents (HPSR_LIBRARY): chat uploads go here, never into corpus/, and it
+    # is indexed together with the corpus. Files under it, the corpus or the checkout are known
+    # by their path inside it (index.paths), so moving them all together re-embeds nothing.
+    library_dir: Path = REPO_ROOT / ".hpsr" / "library"
+    # Where the ONNX export of the model is kept (HPSR_CACHE; default $XDG_CACHE_HOME/hpsr-chat
+    # or ~/.cache/hpsr-chat).
+    cache_dir: Path | None = None
+    # Query vectors kept in memory (HPSR_QUERY_CACHE; 0: none, for benchmarks).
+    query_cache: int = 4096
+    # The chat's port and login (HPSR_PORT, HPSR_AUTH as user:password; --port and --auth win).
+    port: int = 7860
+    auth: str | None = None
+    # pdf.js for the source viewer (HPSR_PDFJS; default .venv/pdfjs/node_modules/pdfjs-dist).
+    pdfjs_dir: Path | None = None
     # Chunk size and overlap, in tokens of the embedding model's tokenizer. MiniLM reads
     # at most 256 tokens; 192 leaves room for the [CLS]/[SEP] marks and a short context.
     chunk_tokens: int = 192
@@ -77,26 +106,27 @@ class Settings:
         unknown = set(overrides) - set(names)
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        _warn_unknown_variables()
         values = {}
         for name, f in names.items():
-            env = os.environ.get(_ENV_NAMES.get(name, f"HPSR_{name.upper()}"))
-            if env is not None:
-                values[name] = _parse(name, env, f.type)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = replace(cls(), **{k: _parse(k, v, names[k].type) for k, v in values.items()})
-        if settings.mode not in ("hybrid", "dense", "bm25") or settings.fusion not in ("weighted", "rrf"):
-            raise ConfigError(f"mode must be hybrid, dense or bm25 and fusion weighted or rrf, "
-                              f"got {settings.mode!r} and {settings.fusion!r}")
+            var = env_name(name)
+            if os.environ.get(var) is not None:
+                values[name] = _parse(var, os.environ[var], f.type)
+        values.update({k: _parse(f"setting {k}", v, names[k].type)
+                       for k, v in overrides.items() if v is not None})
+        settings = replace(cls(), **values)
         from index.embedder import PRECISION  # the backends
 
-        if settings.backend not in PRECISION:
-            raise ConfigError(f"backend must be one of {', '.join(PRECISION)}, got {settings.backend!r}")
-        if settings.sentence_vectors not in ("late", "own"):
-            raise ConfigError(f"sentence_vectors must be late or own, got {settings.sentence_vectors!r}")
-        if settings.vector_index not in ("auto", "flat", "sq8"):
-            raise ConfigError(f"vector_index must be auto, flat or sq8, got {settings.vector_index!r}")
+        for name, allowed in (("mode", ("hybrid", "dense", "bm25")), ("fusion", ("weighted", "rrf")),
+                              ("backend", tuple(PRECISION)), ("sentence_vectors", ("late", "own")),
+                              ("vector_index", ("auto", "flat", "sq8"))):
+            if getattr(settings, name) not in allowed:
+                raise ConfigError(f"{env_name(name)} must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(settings, name)!r}")
+        if not 1 <= settings.port <= 65535:
+            raise ConfigError(f"HPSR_PORT must be a port number (1-65535), got {settings.port}")
         if not 0 <= settings.overlap_tokens < settings.chunk_tokens <= 250:
-            raise ConfigError("need 0 <= overlap_tokens < chunk_tokens <= 250, got "
+            raise ConfigError("need 0 <= HPSR_OVERLAP_TOKENS < HPSR_CHUNK_TOKENS <= 250, got "
                               f"{settings.overlap_tokens} and {settings.chunk_tokens}")
         return settings
 
@@ -119,17 +149,55 @@ class Settings:
         }
 
 
+def env_name(field: str) -> str:
+    """The environment variable of a Settings field: HPSR_INDEX for index_dir, else HPSR_<FIELD>."""
+    return _ENV_NAMES.get(field, f"HPSR_{field.upper()}")
+
+
+def variables() -> list[str]:
+    """Every HPSR_* variable the product reads (test knobs not included)."""
+    return [env_name(f.name) for f in fields(Settings)]
+
+
+def suite_variable(name: str, default: str = "") -> str:
+    """A knob of the test suite (TEST_VARIABLES), read here like every HPSR_* variable."""
+    if name not in TEST_VARIABLES:
+        raise ConfigError(f"{name} is not a test variable; known: {', '.join(TEST_VARIABLES)}")
+    return os.environ.get(name, default)
+
+
+_warned: set[str] = set()
+
+
+def _warn_unknown_variables() -> None:
+    """Warn (once per name and process) about an HPSR_* variable nothing reads: a typo would
+    otherwise be silently ignored."""
+    known = variables() + list(TEST_VARIABLES)
+    for var in sorted(os.environ):
+        if var.startswith("HPSR_") and var not in known and var not in _warned:
+            _warned.add(var)
+            close = difflib.get_close_matches(var, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(variables())}"
+            print(f"hpsr: warning: unknown variable {var} is ignored{hint}", file=sys.stderr)
+
+
 def _parse(name: str, value, type_name: str):
-    if "Path" in str(type_name):
+    """`value` as the field's type; `name` (the variable, or 'setting x') goes in the error."""
+    type_name = str(type_name)
+    if value is None or not isinstance(value, str):
+        return value
+    if "Path" in type_name:
+        if not value.strip():
+            raise ConfigError(f"{name} must be a folder path, got an empty value")
         return Path(value).expanduser()
-    if "float" in str(type_name):
+    if "float" in type_name:
         try:
             return float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"setting {name} must be a number, got {value!r}") from None
-    if "int" in str(type_name):
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if "int" in type_name:
         try:
             return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"setting {name} must be an integer, got {value!r}") from None
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {value!r}") from None
     return value

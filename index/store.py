@@ -6,20 +6,28 @@ Layout of an index directory:
     gen-<id>/        vectors.faiss, bm25/, chunks.jsonl, blocks.jsonl (the text of every page or
                      section, with its quotable sentences), sentences.npy and sentences.f16.npy
                      (a vector per quotable sentence, index.sentences), manifest.json (written
-                     last); vectors.f16.npy too when vectors.faiss is compressed (sq8)
+                     last, with every other file's size and CRC-32); vectors.f16.npy too when
+                     vectors.faiss is compressed (sq8); .readers, locked (shared) by each reader
     .tmp-<id>/       a generation being written; left over only by a crash, removed later
     .lock            held by a builder so two rebuilds never interleave
 
-A reader follows CURRENT, so it sees the old generation or the new one, never a mix.
-No pickle anywhere: FAISS native format, JSON and JSONL only.
+A reader follows CURRENT, so it sees the old generation or the new one, never a mix. Every file
+and folder is fsynced before the rename that publishes it, so a power cut leaves CURRENT naming
+a complete generation; a generation whose files do not match its manifest is not served (the
+newest earlier one that does is, until the next build). A generation a reader holds is never
+pruned. No pickle anywhere: FAISS native format, JSON and JSONL only.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
+import weakref
+import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,10 +40,13 @@ from index.sentences import save as save_sentences
 from index.sparse import write_sparse
 from ingest.types import Block, Chunk, Table
 
-FORMAT_VERSION = 4  # 2: blocks.jsonl; chunks carry their block and kind. 3: table chunks. 4: sentence vectors
+# 2: blocks.jsonl; chunks carry their block and kind. 3: table chunks. 4: sentence vectors.
+# 5: checksums in the manifest, files keyed relative to their root (index.paths).
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 VECTORS, CHUNKS, BLOCKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "blocks.jsonl", "manifest.json"
 EXACT_VECTORS = "vectors.f16.npy"  # beside a compressed index only; read by rebuilds, not searches
+READERS = ".readers"  # an empty file each reader locks (shared): pruning skips a locked generation
 
 
 class Generation:
@@ -49,6 +60,23 @@ class Generation:
         self._sparse = None
         self._blocks: dict[str, list[Block]] | None = None
         self._sentences: SentenceVectors | None = None
+        self.problem: str | None = None  # why this, not the live generation, was loaded
+        self.damaged: Path | None = None  # that live generation
+        self._hold()
+
+    def _hold(self) -> None:
+        """Lock .readers (shared) while this object lives, so no build prunes the files that
+        load lazily (BM25, blocks, sentence vectors) from under it."""
+        try:
+            fd = os.open(self.path / READERS, os.O_RDONLY)
+        except OSError:
+            return  # a read-only copy without the file: nothing to hold
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:  # a build is deleting it this instant
+            os.close(fd)
+            raise IndexCorruptError(f"generation {self.path.name} is being removed") from None
+        weakref.finalize(self, os.close, fd)
 
     @property
     def sparse(self):
@@ -115,8 +143,83 @@ def current_generation(index_dir: Path) -> Path:
     return index_dir / name
 
 
+def load_generation(index_dir: Path, expect: dict | None = None) -> Generation:
+    """The live generation; if its files fail verification, the newest earlier one that passes,
+    with `problem` saying why (also on stderr). The next build replaces the damaged one."""
+    live = current_generation(index_dir)
+    try:
+        return read_generation(live, expect)
+    except IndexCorruptError as e:
+        if current_generation(index_dir) != live:  # a rebuild swapped generations meanwhile
+            return read_generation(current_generation(index_dir), expect)
+        damaged = e
+    for older in sorted((g for g in index_dir.glob("gen-*") if g.name < live.name), key=lambda g: g.name, reverse=True):
+        try:
+            gen = read_generation(older, expect)
+        except (IndexCorruptError, IndexMismatchError):
+            continue
+        gen.damaged = live
+        gen.problem = (f"the live index generation {live.name} is damaged ({damaged}); answering from "
+                       f"the previous generation, {older.name}, until `hpsr ingest` repairs it")
+        if (live, older) not in _said:
+            _said.add((live, older))
+            print(f"hpsr: warning: {gen.problem}", file=sys.stderr, flush=True)
+        return gen
+    raise damaged
+
+
+_said: set[tuple[Path, Path]] = set()  # fallbacks already reported on stderr
+
+
+def checksum(path: Path) -> int:
+    """CRC-32 of a file: a cheap check that catches truncated, zeroed or torn writes."""
+    crc = 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def _contents(gen_dir: Path) -> dict[str, list[int]]:
+    """Every file of a generation but the manifest and .readers: relative path -> [size, crc32]."""
+    return {str(f.relative_to(gen_dir)): [f.stat().st_size, checksum(f)]
+            for f in sorted(gen_dir.rglob("*")) if f.is_file() and f.name not in (MANIFEST, READERS)}
+
+
+def verify(gen_dir: Path, manifest: dict) -> None:
+    """IndexCorruptError unless every file the manifest lists has its recorded size and CRC-32."""
+    for rel, (size, crc) in manifest.get("contents", {}).items():
+        f = gen_dir / rel
+        try:
+            actual = f.stat().st_size
+            if actual != size:
+                problem = f"{rel} has {actual} bytes, the manifest says {size}"
+            elif checksum(f) != crc:
+                problem = f"{rel} does not match its checksum"
+            else:
+                continue
+        except OSError as e:
+            problem = f"{rel} is unreadable ({e.strerror or e})"
+        raise IndexCorruptError(f"index in {gen_dir} is damaged: {problem}; {REBUILD_HINT}")
+
+
+def inspect_generation(gen_dir: Path) -> tuple[dict, str | None]:
+    """A generation's manifest ({} if unreadable) and what is wrong with its files (None: all
+    verified), without loading it."""
+    try:
+        manifest = json.loads((gen_dir / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT_VERSION:
+            return manifest, f"format {manifest.get('format')}, this version reads {FORMAT_VERSION}"
+        verify(gen_dir, manifest)
+    except (OSError, ValueError) as e:
+        return {}, f"manifest unreadable ({e})"
+    except IndexCorruptError as e:
+        return manifest, str(e).split("; ")[0]
+    return manifest, None
+
+
 def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
-    """Load and validate one generation; `expect` holds manifest keys that must match."""
+    """Load, verify and validate one generation; `expect` holds manifest keys that must match."""
     import faiss
 
     try:
@@ -135,6 +238,9 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
             raise IndexMismatchError(
                 f"index at {gen_dir.parent} was built with {key}={manifest.get(key)}, but the "
                 f"current settings need {key}={want}; {REBUILD_HINT}")
+    if not isinstance(manifest.get("contents"), dict):
+        raise IndexCorruptError(f"index manifest {gen_dir / MANIFEST} lists no files; {REBUILD_HINT}")
+    verify(gen_dir, manifest)
     try:
         chunks = [_chunk(json.loads(line)) for line in
                   (gen_dir / CHUNKS).read_text(encoding="utf-8").splitlines() if line]
@@ -191,7 +297,8 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], block
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
-    gen_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # Names sort by creation time (nanoseconds), which the fallback and pruning rely on.
+    gen_id = time.strftime("%Y%m%dT%H%M%S") + f"{time.time_ns() % 10**9:09d}-{uuid.uuid4().hex[:8]}"
     tmp = index_dir / f".tmp-{gen_id}"
     tmp.mkdir()
     manifest = {**manifest, "vector_index": kind}
@@ -205,11 +312,15 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], block
     _write(tmp / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
     _write(tmp / BLOCKS, "".join(json.dumps({"doc_id": doc_id, **asdict(b)}, ensure_ascii=False) + "\n"
                                  for doc_id, bs in blocks.items() for b in bs))
-    _write(tmp / MANIFEST, json.dumps({**manifest, "format": FORMAT_VERSION, "chunks": len(chunks)},
-                                      indent=1, ensure_ascii=False))  # manifest last
-    _fsync_path(tmp / VECTORS)
+    _write(tmp / READERS, "")
+    for f in tmp.rglob("*"):  # on disk before the manifest vouches for them
+        _fsync_path(f)
+    _write(tmp / MANIFEST, json.dumps({**manifest, "format": FORMAT_VERSION, "chunks": len(chunks),
+                                       "contents": _contents(tmp)}, indent=1, ensure_ascii=False))
+    _fsync_path(tmp)
     gen_dir = index_dir / f"gen-{gen_id}"
     os.rename(tmp, gen_dir)
+    _fsync_path(index_dir)  # the rename is durable before CURRENT names it
     _write(index_dir / f".{CURRENT}.tmp", gen_dir.name)
     os.replace(index_dir / f".{CURRENT}.tmp", index_dir / CURRENT)  # the atomic switch
     _fsync_path(index_dir)
@@ -217,10 +328,12 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], block
 
 
 def remove_stale(index_dir: Path, keep: int = 2) -> None:
-    """Delete leftover temporaries and all but the newest `keep` generations.
+    """Delete leftover temporaries, generations a killed build renamed but never made live, and
+    all but the newest `keep` generations up to the live one, except those a reader holds (any
+    process). Called under the build lock only.
 
     The generation before the live one is kept so that a reader who has just read CURRENT
-    can still open the files it named.
+    can still open the files it named, and so that a damaged live one has a fallback.
     """
     if not index_dir.is_dir():
         return
@@ -231,9 +344,27 @@ def remove_stale(index_dir: Path, keep: int = 2) -> None:
     except (IndexNotFoundError, IndexCorruptError):
         return
     gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.name)
-    old = [g for g in gens if g.name != live][: max(0, len(gens) - keep)]
-    for g in old:
-        shutil.rmtree(g, ignore_errors=True)
+    never_live = [g for g in gens if g.name > live]  # CURRENT only moves to newer generations
+    older = [g for g in gens if g.name < live]
+    for g in never_live + older[: max(0, len(older) - (keep - 1))]:
+        discard(g)
+
+
+def discard(gen_dir: Path) -> None:
+    """Delete a generation (not the live one) unless a reader holds its .readers lock."""
+    try:
+        fd = os.open(gen_dir / READERS, os.O_RDONLY)
+    except OSError:
+        shutil.rmtree(gen_dir, ignore_errors=True)  # made before readers locked, or half deleted
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # in use: a later build removes it
+    else:
+        shutil.rmtree(gen_dir, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 def _write(path: Path, text: str) -> None:

@@ -128,6 +128,8 @@ def _spans(text: str, pieces: list[str], count_tokens: TokenCounter,
             start = text.find(piece)
             if start < 0:
                 continue
+        if start + len(piece) <= prev_end:
+            continue  # inside the previous piece: the splitter repeated its overlap tail ("00")
         pos, prev_end = start + 1, start + len(piece)
         spans.extend(_bounded(text, start, start + len(piece), count_tokens, max_tokens))
     return spans

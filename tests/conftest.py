@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import fields
+import tempfile
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -19,12 +19,16 @@ if str(REPO) not in sys.path:  # the suite also runs from a checkout without `pi
 
 import pytest  # noqa: E402
 
-from index.settings import Settings  # noqa: E402
+from index.settings import variables  # noqa: E402
 
-# HPSR_* settings in the caller's shell (HPSR_MODE=dense, HPSR_CHUNK_TOKENS=...) must not change
-# what the tests measure. Only setting names are removed: HPSR_REQUIRE_BROWSER etc. stay.
-for _f in fields(Settings):
-    os.environ.pop(f"HPSR_{_f.name.upper()}", None)
+# HPSR_* settings in the caller's shell (HPSR_MODE=dense, HPSR_INDEX=...) must not change what
+# the tests measure or where they write. Only the product's variables are removed: the test
+# knobs (HPSR_REQUIRE_BROWSER etc.) stay. The model export goes to the checkout's .hpsr/ (git
+# ignores it), not the user's ~/.cache; uploads go to a library folder of this run.
+for _var in variables():
+    os.environ.pop(_var, None)
+os.environ["HPSR_CACHE"] = str(REPO / ".hpsr" / "test-cache")
+os.environ["HPSR_LIBRARY"] = tempfile.mkdtemp(prefix="hpsr-test-library-")
 
 CORPUS = REPO / "corpus"
 EVAL = REPO / "eval"  # the project's question sets: eval/dev (tuning) and eval/test (reporting)

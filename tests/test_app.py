@@ -11,6 +11,7 @@ import socket
 import pytest
 
 from conftest import REPO, write_pdf
+from index.settings import suite_variable
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,7 +35,7 @@ def app(corpus_index, tmp_path_factory):
     root = tmp_path_factory.mktemp("app")
     index_dir = root / "index"
     shutil.copytree(corpus_index, index_dir)
-    settings = Settings.load(index_dir=index_dir, corpus_dir=root / "uploads")
+    settings = Settings.load(index_dir=index_dir, library_dir=root / "uploads")
     demo = build_app(settings)
     port = _free_port()
     start(demo, settings, port=port)
@@ -45,7 +46,7 @@ def app(corpus_index, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
-        if os.environ.get("HPSR_REQUIRE_BROWSER"):
+        if suite_variable("HPSR_REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
@@ -175,7 +176,8 @@ def test_upload_is_indexed_and_hostile_text_never_runs(app, browser, tmp_path):
     page.wait_for_timeout(1500)  # the file is uploaded to the server before the click
     page.locator("#add").click()
     expect(page.locator("#upload-status")).to_contain_text("1 added", timeout=120_000)
-    assert (app["settings"].corpus_dir / "quokka_report.pdf").exists()
+    assert (app["settings"].library_dir / "quokka_report.pdf").exists()
+    assert not (REPO / "corpus" / "quokka_report.pdf").exists()  # the bundled corpus stays as shipped
 
     _ask(page, "How many midwives did the Quokka Health Trust train?")
     expect(page.locator("#chatbot")).to_contain_text("312 midwives", timeout=30_000)

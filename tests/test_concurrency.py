@@ -3,7 +3,6 @@ they ask about: no errors, every answer comes whole from one index version (old 
 that document, never both), and the p95 latency is reported."""
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -14,6 +13,7 @@ import pytest
 
 import index
 from hostile import record, serve
+from index.settings import suite_variable
 
 CLIENTS = 16
 QUESTIONS = [
@@ -67,11 +67,10 @@ def _soak(corpus_index: Path, root: Path, seconds: float) -> dict:
     from gradio_client import Client
 
     shutil.copytree(corpus_index, root / "index")
-    settings = index.Settings.load(index_dir=root / "index", corpus_dir=root / "uploads")
-    settings.corpus_dir.mkdir()
-    doc = _pangolin(settings.corpus_dir / "pangolin-programme.md", version=1)
-    sources = [Path(p) for p in index.Index.load(root / "index").generation.manifest["sources"]]
-    index.build_index(sources + [settings.corpus_dir], index_dir=root / "index", settings=settings, progress=False)
+    settings = index.Settings.load(index_dir=root / "index", library_dir=root / "uploads")
+    settings.library_dir.mkdir()
+    doc = _pangolin(settings.library_dir / "pangolin-programme.md", version=1)
+    index.build_index(None, index_dir=root / "index", settings=settings, progress=False)  # corpus + library
     old = {c.chunk_id: c.text for c in index.Index.load(root / "index").chunks}
     demo, url = serve(settings)
     latencies: list[float] = []
@@ -109,8 +108,7 @@ def _soak(corpus_index: Path, root: Path, seconds: float) -> dict:
     time.sleep(seconds / 4)
     upload_start = time.monotonic()
     _pangolin(doc, version=2)  # the document changes on disk, then the index is rebuilt under the users
-    report = index.build_index(sources + [settings.corpus_dir], index_dir=root / "index", settings=settings,
-                               progress=False)
+    report = index.build_index(None, index_dir=root / "index", settings=settings, progress=False)
     upload_end = time.monotonic()
     for t in threads:
         t.join()
@@ -139,11 +137,11 @@ def _soak(corpus_index: Path, root: Path, seconds: float) -> dict:
 
 
 def test_concurrent_users_during_a_reindex(corpus_index, tmp_path):
-    figures = _soak(corpus_index, tmp_path, seconds=float(os.environ.get("HPSR_FAST_SECONDS", 10)))
+    figures = _soak(corpus_index, tmp_path, seconds=float(suite_variable("HPSR_FAST_SECONDS", "10")))
     print(f"\n[reliability] fast concurrency: {figures}")
 
 
 @pytest.mark.soak
 def test_soak_concurrent_users(corpus_index, tmp_path):
-    figures = _soak(corpus_index, tmp_path, seconds=float(os.environ.get("HPSR_SOAK_SECONDS", 60)))
+    figures = _soak(corpus_index, tmp_path, seconds=float(suite_variable("HPSR_SOAK_SECONDS", "60")))
     record("concurrency", **figures, command="pytest -m soak tests/test_concurrency.py")

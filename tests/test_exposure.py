@@ -1,5 +1,5 @@
 """Exposure: the real `hpsr chat` binds 127.0.0.1 and, with --auth, refuses the page and the API
-without credentials; uploads cannot write outside the corpus folder or pull in server files;
+without credentials; uploads cannot write outside the library folder or pull in server files;
 nothing from an index directory is unpickled or run."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import index
+import index.store
 from chatbot.viewer import pdfjs_dir
 from conftest import REPO
 from hostile import free_port, serve
@@ -61,7 +62,7 @@ def served_with_auth(small_index, tmp_path_factory):
     log = open(root / "chat.log", "w")
     proc = subprocess.Popen([str(HPSR), "--index", str(root / "index"), "chat", "--port", str(port),
                              "--auth", "alice:wonder-land-7"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "HPSR_CORPUS": str(root / "uploads")})
+                            env={**os.environ, "HPSR_LIBRARY": str(root / "uploads")})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
@@ -126,7 +127,7 @@ def test_with_credentials_page_and_api_work(served_with_auth):
 def app(small_index, tmp_path_factory):
     root = tmp_path_factory.mktemp("upload-app")
     shutil.copytree(small_index, root / "index")
-    settings = index.Settings.load(index_dir=root / "index", corpus_dir=root / "box" / "uploads")
+    settings = index.Settings.load(index_dir=root / "index", library_dir=root / "box" / "uploads")
     demo, url = serve(settings)
     yield {"url": url, "root": root, "settings": settings}
     demo.close()
@@ -150,9 +151,9 @@ def _call(url: str, api: str, data: list) -> str:
 @pytest.mark.parametrize("name", ["../../escape-1.txt", "..\\..\\escape-2.txt", "/tmp/escape-3.txt",
                                   "....//....//escape-4.txt", "%2e%2e%2fescape-5.txt", ".escape-6.txt",
                                   "escape-7.txt\x00.pdf", "\u202etxt.exe-8.txt", "a" * 300 + ".txt"])
-def test_uploaded_file_names_stay_in_the_corpus_folder(app, name):
+def test_uploaded_file_names_stay_in_the_library_folder(app, name):
     """A real multipart upload with a hostile file name, then the add_documents API."""
-    root, corpus = app["root"], app["settings"].corpus_dir
+    root, library = app["root"], app["settings"].library_dir
     before = {p for p in root.rglob("*")}
     body, ctype = _multipart(name, b"The wombat clinic opened in 2011 in the eastern hills of Tasmania.\n")
     status, text = _http(app["url"] + "gradio_api/upload", body, {"Content-Type": ctype})
@@ -161,11 +162,11 @@ def test_uploaded_file_names_stay_in_the_corpus_folder(app, name):
     result = _call(app["url"], "add_documents", [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}]])
     assert "event: complete" in result and re.search(r"1 (added|skipped)|not added", result), result[-400:]
     new = {p for p in root.rglob("*")} - before
-    outside = [p for p in new if not p.is_relative_to(corpus) and p not in corpus.parents
+    outside = [p for p in new if not p.is_relative_to(library) and p not in library.parents
                and not p.is_relative_to(root / "index")]
-    assert not outside, f"files written outside {corpus}: {outside}"
+    assert not outside, f"files written outside {library}: {outside}"
     assert not list(Path("/tmp").glob("escape-*")) and not list(root.parent.glob("escape-*"))
-    assert all(p.name[0] != "." for p in corpus.iterdir()), list(corpus.iterdir())
+    assert all(p.name[0] != "." for p in library.iterdir()), list(library.iterdir())
 
 
 def test_add_documents_refuses_server_files_outside_the_upload_cache(app, tmp_path):
@@ -173,8 +174,8 @@ def test_add_documents_refuses_server_files_outside_the_upload_cache(app, tmp_pa
     secret.write_text("The server secret is hunter2 and it must never be indexed.\n")
     result = _call(app["url"], "add_documents", [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}]])
     assert "error" in result.lower(), result[:300]
-    corpus = app["settings"].corpus_dir
-    assert not corpus.exists() or not any("secret" in p.name for p in corpus.iterdir())
+    library = app["settings"].library_dir
+    assert not library.exists() or not any("secret" in p.name for p in library.iterdir())
     assert not any("hunter2" in c.text for c in index.Index.load(app["settings"].index_dir).chunks)
 
 
@@ -198,7 +199,13 @@ def test_a_planted_pickle_in_the_index_is_refused_not_run(small_index, tmp_path)
     for name in ("index.pkl", "bm25/model.pkl", "vectors.pickle"):
         with open(gen / name, "wb") as f:
             np.save(f, evil, allow_pickle=True)
-    idx = index.Index.load(index_dir)  # chunks and vectors are fine; BM25 is read on first use
+    with pytest.raises(index.IndexCorruptError, match="damaged"):
+        index.Index.load(index_dir)  # the manifest's checksums catch it first...
+    manifest = json.loads((gen / "manifest.json").read_text())
+    target = gen / "bm25" / "data.csc.index.npy"
+    manifest["contents"]["bm25/data.csc.index.npy"] = [target.stat().st_size, index.store.checksum(target)]
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    idx = index.Index.load(index_dir)  # ...and a planter who rewrites them meets allow_pickle=False
     with pytest.raises(index.IndexCorruptError) as info:
         idx.search("zebra", 3, mode="bm25")
     assert "hpsr ingest" in str(info.value)

@@ -24,7 +24,7 @@ def app(tmp_path_factory):
               title='<img src=x onerror="window.__pwned=99">Quagga title')
     report = index.build_index([docs], index_dir=root / "index", progress=False)
     assert report.files == 5 and not report.skipped, report.summary()
-    settings = index.Settings.load(index_dir=root / "index", corpus_dir=root / "uploads")
+    settings = index.Settings.load(index_dir=root / "index", library_dir=root / "uploads")
     demo, url = serve(settings)
     yield {"url": url}
     demo.close()

@@ -122,7 +122,9 @@ def built(tmp_path, make_small_corpus):
 
 
 def _key(path: Path) -> str:
-    return str(path.resolve())
+    from index.paths import key_of, roots
+
+    return key_of(path, roots(index.Settings.load()))
 
 
 def _manifest(index_dir: Path) -> dict:

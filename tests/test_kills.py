@@ -23,6 +23,7 @@ import pytest
 import index
 from conftest import REPO, write_small_corpus
 from hostile import record
+from index.settings import suite_variable
 
 HPSR = Path(sys.executable).parent / "hpsr"
 PHASES = ("start-up/reading", "embedding", "writing", "swapping")
@@ -161,7 +162,7 @@ def test_a_kill_while_the_new_generation_is_written(tmp_path):
 
 @pytest.mark.soak
 def test_soak_random_kills(tmp_path):
-    kills = int(os.environ.get("HPSR_SOAK_KILLS", 24))
+    kills = int(suite_variable("HPSR_SOAK_KILLS", "24"))
     figures = _kill_cycle(tmp_path, kills=kills, seed=2026)
     assert figures["kills"] >= kills and all(figures["by_phase"].values()), figures
     record("kills", **figures, command="pytest -m soak tests/test_kills.py")

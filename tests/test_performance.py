@@ -60,7 +60,7 @@ def test_auto_compresses_only_large_indexes():
     assert auto.vector_index == "auto"
     assert auto.vector_kind(COMPRESS_ABOVE - 1) == "flat" and auto.vector_kind(COMPRESS_ABOVE) == "sq8"
     assert Settings.load(vector_index="flat").vector_kind(10 * COMPRESS_ABOVE) == "flat"
-    with pytest.raises(index.ConfigError, match="vector_index"):
+    with pytest.raises(index.ConfigError, match="HPSR_VECTOR_INDEX"):
         Settings.load(vector_index="ivf")
 
 
@@ -143,7 +143,7 @@ def test_index_refuses_an_embedder_of_other_precision(small_index):
 
 
 def test_unknown_backend_is_a_config_error():
-    with pytest.raises(index.ConfigError, match="backend"):
+    with pytest.raises(index.ConfigError, match="HPSR_BACKEND"):
         Settings.load(backend="cuda")
 
 

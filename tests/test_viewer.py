@@ -15,6 +15,7 @@ import pytest
 
 from chatbot.viewer import pdfjs_dir
 from conftest import REPO, eval_questions
+from index.settings import suite_variable
 from test_app import ARGS, CHROMIUM, _ask, _open
 
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -36,7 +37,7 @@ def chat(corpus_index, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("viewer")
     shutil.copytree(corpus_index, root / "index")
-    settings = Settings.load(index_dir=root / "index", corpus_dir=root / "uploads")
+    settings = Settings.load(index_dir=root / "index", library_dir=root / "uploads")
     demo = build_app(settings)
     port = free_port()
     start(demo, settings, port=port)
@@ -49,11 +50,11 @@ def page(chat):
     import os
 
     if not os.path.exists(CHROMIUM):
-        if os.environ.get("HPSR_REQUIRE_BROWSER"):
+        if suite_variable("HPSR_REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     if pdfjs_dir() is None:
-        if os.environ.get("HPSR_REQUIRE_BROWSER"):
+        if suite_variable("HPSR_REQUIRE_BROWSER"):
             pytest.fail("pdf.js is not installed: `make setup` installs it with npm")
         pytest.skip("pdf.js is not installed (`make setup` installs it with npm)")
     from playwright.sync_api import sync_playwright
