@@ -10,8 +10,8 @@ as a user would see them:
 - ingest: a new process builds the index from nothing; chunks/s = chunks / process wall time.
 - cold start: a new process until the first search result is returned (index already built);
   for hpsr also `hpsr chat` until the chat page answers HTTP 200.
-- warm search: in that process, the 62 dev questions x 5, k=5, after one warm-up; hpsr in its
-  default (hybrid) mode. For hpsr also a whole cited answer (chatbot.answer) to each, the
+- warm search: in that process, the 62 dev questions x 5 (--rounds), k=5, after one warm-up; hpsr in its
+  default (hybrid) mode. `--systems hpsr,hpsr-qdrant` compares the two stores. For hpsr also a whole cited answer (chatbot.answer) to each, the
   query cache cleared before each.
 Figures are medians over --repeat runs. Prints a markdown table.
 """
@@ -38,7 +38,9 @@ sys.path.insert(0, str(REPO))
 from index.settings import Settings  # noqa: E402
 from procmem import peak_rss_mb  # noqa: E402  (bench/procmem.py)
 EVAL = REPO / "eval" / "dev"  # the project's dev questions
-SYSTEMS = ("hpsr", "langchain")  # also "hpsr-notables": hpsr reading tables as prose (HPSR_TABLES=0)
+# Also "hpsr-notables": hpsr reading tables as prose (HPSR_TABLES=0), and "hpsr-qdrant": the index
+# in an embedded Qdrant (HPSR_STORE=qdrant, `pip install -e '.[qdrant]'`) instead of FAISS files.
+SYSTEMS = ("hpsr", "langchain")
 
 
 # --- workers (run in their own process) -----------------------------------------------------------
@@ -49,7 +51,9 @@ def _questions() -> list[str]:
     return [q["question"] for f in ("report.jsonl", "pdfs.jsonl") for q in load_questions(EVAL / f)]
 
 
-def _settings(system: str):
+def _settings(system: str, out: Path):
+    if system == "hpsr-qdrant":
+        return Settings.load(store="qdrant", qdrant_path=out / "qdrant")
     return Settings.load(tables=0) if system == "hpsr-notables" else Settings.load()
 
 
@@ -57,7 +61,7 @@ def worker_ingest(system: str, corpus: Path, out: Path) -> dict:
     if system.startswith("hpsr"):
         from index import build_index
 
-        return {"chunks": build_index([corpus], out, settings=_settings(system), progress=False).chunks}
+        return {"chunks": build_index([corpus], out, settings=_settings(system, out), progress=False).chunks}
     import baseline  # bench/baseline.py, beside this script
 
     return {"chunks": baseline.ingest(corpus, out)}
@@ -67,7 +71,7 @@ def worker_query(system: str, out: Path, t_spawn: float, rounds: int) -> dict:
     if system.startswith("hpsr"):
         from index import Index
 
-        idx = Index.load(out, _settings(system))
+        idx = Index.load(out, _settings(system, out))
 
         def search(q: str):  # each query embedded afresh: the query cache would flatter repeats
             idx.embedder.clear_cache()
@@ -183,13 +187,13 @@ def make_large_corpus(src: Path, dest: Path, copies: int) -> Path:
     return dest
 
 
-def measure(system: str, corpus: Path, work: Path, repeat: int) -> dict:
+def measure(system: str, corpus: Path, work: Path, repeat: int, rounds: int = 5) -> dict:
     runs = []
     for r in range(repeat):
         out = work / f"{system}-{corpus.name}-{r}"
         shutil.rmtree(out, ignore_errors=True)
         ing, wall, rss = run_worker("ingest", system, str(corpus), str(out))
-        qry, _, qrss = run_worker("query", system, str(out), repr(time.time()), "5")
+        qry, _, qrss = run_worker("query", system, str(out), repr(time.time()), str(rounds))
         row = {"chunks": ing["chunks"], "ingest_s": wall, "chunks_per_s": ing["chunks"] / wall,
                "ingest_rss_mb": rss, "index_mb": disk_mb(out), "query_rss_mb": qrss, **qry}
         if system == "hpsr":
@@ -230,6 +234,7 @@ def main() -> None:
     ap.add_argument("--large-chunks", type=int, default=5000, help="minimum chunks of the large corpus (0: skip)")
     ap.add_argument("--large-repeat", type=int, help="runs per figure on the large corpus (default: --repeat)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--rounds", type=int, default=5, help="times each dev question is searched and answered")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
     systems = args.systems.split(",")
@@ -237,14 +242,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hpsr-bench-") as tmp:
         work = Path(tmp)
         for system in systems:
-            results.append(("bundled", system, measure(system, args.corpus, work, args.repeat)))
+            results.append(("bundled", system, measure(system, args.corpus, work, args.repeat, args.rounds)))
         if args.large_chunks:
             fewest = min(m["chunks"] for _, _, m in results)
             copies = math.ceil(args.large_chunks / fewest)
             large = make_large_corpus(args.corpus, work / f"corpus-x{copies}", copies)
             for system in systems:
                 results.append((f"bundled x{copies}", system,
-                                measure(system, large, work, args.large_repeat or args.repeat)))
+                                measure(system, large, work, args.large_repeat or args.repeat, args.rounds)))
     print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, CPU flags: {cpu_flags()}, "
           f"Python {platform.python_version()}, "
           f"embedding backend {Settings.load().backend}; {time.strftime('%Y-%m-%d')}; medians of "

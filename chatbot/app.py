@@ -37,7 +37,7 @@ class ChatApp:
         self.settings = settings or Settings.load()
 
     def index(self):
-        return open_index(self.settings.index_dir)  # follows rebuilds (atomic swap)
+        return open_index(self.settings.index_dir, self.settings)  # follows rebuilds (atomic swap)
 
     def doc_choices(self) -> list[tuple[str, str]]:
         docs = self.index().documents
@@ -197,7 +197,7 @@ def ensure_index(settings: Settings) -> None:
     from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 
     try:
-        open_index(settings.index_dir)
+        open_index(settings.index_dir, settings)
     except (IndexNotFoundError, IndexCorruptError, IndexMismatchError) as e:
         print(f"Building the index ({e.__class__.__name__.replace('Error', '')}): "
               f"this takes about a minute on a laptop.", flush=True)
@@ -212,7 +212,7 @@ def start(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: in
     demo.launch(server_name=host, server_port=port, auth=auth, show_error=True, quiet=quiet,
                 prevent_thread_lock=True, max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS,
                 footer_links=["api"])
-    add_routes(demo.app, lambda: open_index(settings.index_dir))
+    add_routes(demo.app, lambda: open_index(settings.index_dir, settings))
     return demo.local_url
 
 

@@ -17,7 +17,7 @@ from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundErr
 from index.sentences import chunk_spans
 from index.settings import Settings
 from index.paths import is_under, key_of, path_of, roots
-from index.store import discard, load_generation, remove_stale, write_generation
+from index.store import discard, open_generation, prune, publish
 from ingest import Block, Chunk, Document, IngestError, chunk_document, discover, load_document
 from ingest.loaders import doc_id_for, file_sha256
 
@@ -78,7 +78,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
     index_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport(index_dir=index_dir)
     with _locked(index_dir), ExitStack() as stack:
-        _remove_leftovers(index_dir)  # temporaries left by a killed build
+        prune(index_dir, settings)  # what a killed build left
         old = _previous(index_dir, settings, report)
         rts = roots(settings)
         sources = [Path(p) for p in paths] if paths else _sources(old, settings, rts)
@@ -219,11 +219,11 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         manifest = {**settings.identity(), "sources": [key_of(p, rts) for p in sources],
                     "excluded": sorted(excluded), "files": entries,
                     "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        write_generation(index_dir, manifest, chunks, blocks, matrix, [embedding_text(c, settings.context) for c in chunks],
-                         kind=settings.vector_kind(len(chunks)), sentences=sentences)
+        publish(index_dir, settings, manifest, chunks, blocks, matrix,
+                [embedding_text(c, settings.context) for c in chunks], settings.vector_kind(len(chunks)), sentences)
         if repair:
             discard(old.damaged)  # never a fallback again
-        _remove_leftovers(index_dir)
+        prune(index_dir, settings)
         report.swapped = True
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - t0
@@ -238,7 +238,7 @@ def remove_document(doc_id: str, index_dir: str | Path | None = None, settings: 
 
     settings = settings or Settings.load()
     index_dir = Path(index_dir) if index_dir else settings.index_dir
-    gen = load_generation(index_dir, expect=settings.identity())
+    gen = open_generation(index_dir, settings, expect=settings.identity())
     files = [k for k, e in gen.manifest.get("files", {}).items() if e.get("doc_id") == doc_id]
     if not files:
         known = sorted({e.get("doc_id") for e in gen.manifest.get("files", {}).values()})
@@ -421,17 +421,11 @@ def _sources(old, settings: Settings, rts) -> list[Path]:
     return sources
 
 
-def _remove_leftovers(index_dir: Path) -> None:
-    """Staging folders and old generations (store.remove_stale), and a CURRENT being written."""
-    remove_stale(index_dir)
-    (index_dir / ".CURRENT.tmp").unlink(missing_ok=True)  # only written under the build lock
-
-
 def _previous(index_dir: Path, settings: Settings, report: BuildReport):
     """The live generation if it can be reused (or, when it is damaged, the newest earlier one,
     which this build then replaces); otherwise None, with a note saying why."""
     try:
-        gen = load_generation(index_dir, expect=settings.identity())
+        gen = open_generation(index_dir, settings, expect=settings.identity())
     except IndexNotFoundError:
         return None
     except (IndexCorruptError, IndexMismatchError) as e:

@@ -24,3 +24,7 @@ class IndexMismatchError(HpsrError):
 
 class QueryError(HpsrError):
     """The query or its parameters are unusable (empty query, k < 1, unknown document)."""
+
+
+class StoreUnavailableError(HpsrError):
+    """The store (a Qdrant server or embedded folder) cannot be reached or opened."""

@@ -13,7 +13,7 @@ from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, Qu
 from index.fusion import rrf, top, weighted
 from index.settings import Settings
 from index.paths import path_of, roots
-from index.store import Generation, current_generation, load_generation
+from index.store import Generation, live_name, open_generation
 from ingest.types import Block, Table, page_ref
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
@@ -56,11 +56,11 @@ class Index:
         faiss.omp_set_num_threads(max(1, settings.query_threads))
         built_with = generation.manifest.get("model", {}).get("precision")
         if PRECISION[embedder.backend] != built_with:  # query vectors must match the stored ones
-            raise IndexMismatchError(f"index at {generation.path.parent} holds {built_with} vectors, but "
+            raise IndexMismatchError(f"{generation.where} holds {built_with} vectors, but "
                                      f"the {embedder.backend} backend makes {PRECISION[embedder.backend]}; "
                                      f"{REBUILD_HINT}")
         self.generation = generation
-        self.live = generation.path  # the CURRENT it was loaded for (load sets it)
+        self.live = generation.name  # the live generation it was loaded for (load sets it)
         self.settings = settings
         self._roots = roots(settings)
         self.embedder = embedder
@@ -80,8 +80,8 @@ class Index:
         """Open the index at `path` (default: settings.index_dir); validate it against settings."""
         settings = settings or Settings.load()
         index_dir = Path(path) if path else settings.index_dir
-        live = current_generation(index_dir)
-        idx = cls(load_generation(index_dir, expect=settings.identity()), settings,
+        live = live_name(index_dir, settings)
+        idx = cls(open_generation(index_dir, settings, expect=settings.identity()), settings,
                   embedder or get_embedder(settings.backend))
         idx.live = live
         return idx
@@ -237,6 +237,13 @@ class Index:
         qvec = None
         if mode != "bm25":
             qvec = vector if vector is not None else self.embedder.encode_query(query, threads=self.settings.query_threads)
+        if hasattr(self.generation, "search"):  # the store ranks (Qdrant: prefetch and fusion)
+            best = self.generation.search(query, qvec, mode, depth, k, doc, self.settings)
+            if mode == "bm25" or not best:
+                return [self.hit(i, s) for i, s in best]
+            sims = self.generation.chunk_vectors([i for i, _ in best]) @ qvec
+            return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
+        if mode != "bm25":
             dense = self._dense(qvec, depth, lo, hi)
             if self.settings.sentence_weight > 0:
                 dense = self._sentence_evidence(qvec, dense, depth, lo, hi)
@@ -250,8 +257,7 @@ class Index:
         else:
             best = top(weighted(dense, sparse, self.settings.alpha), k)
         # Each hit's own cosine to the query (comparable across queries, whatever the score is).
-        vecs = self.generation.faiss_index.reconstruct_batch(np.array([i for i, _ in best], dtype=np.int64))
-        sims = vecs @ qvec
+        sims = self.generation.chunk_vectors([i for i, _ in best]) @ qvec
         return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
 
     def _dense(self, qvec: np.ndarray, depth: int, lo: int, hi: int) -> dict[int, float]:
@@ -286,7 +292,7 @@ class Index:
         chunk = dict(dense)
         missing = [c for c in found if c not in chunk]
         if missing:
-            vecs = self.generation.faiss_index.reconstruct_batch(np.array(missing, dtype=np.int64))
+            vecs = self.generation.chunk_vectors(missing)
             chunk.update(zip(missing, (vecs @ qvec).tolist()))
         w = self.settings.sentence_weight
         out = {}
@@ -333,19 +339,22 @@ def _check(query: str, k: int) -> str:
 
 
 _lock = threading.Lock()
-_open: dict[Path, Index] = {}
+_open: dict[tuple[Path, Settings], Index] = {}
 
 
-def open_index(path: str | Path | None = None) -> Index:
-    """The shared Index for `path`, reloaded when a rebuild has swapped in a new generation."""
-    settings = Settings.load()
+def open_index(path: str | Path | None = None, settings: Settings | None = None) -> Index:
+    """The shared Index for `path` (default settings.index_dir), reloaded when a rebuild has
+    swapped in a new generation."""
+    settings = settings or Settings.load()
     index_dir = Path(path) if path else settings.index_dir
-    live = current_generation(index_dir)
+    live = live_name(index_dir, settings)
     with _lock:
-        idx = _open.get(index_dir)
+        idx = _open.get((index_dir, settings))
         if idx is None or idx.live != live:  # (a damaged live generation is not reloaded per call)
             idx = Index.load(index_dir, settings)
-            _open[index_dir] = idx
+            for key in [k for k in _open if k[0] == index_dir]:  # one reader per folder: release the old
+                del _open[key]
+            _open[(index_dir, settings)] = idx
         return idx
 
 

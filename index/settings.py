@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -50,6 +51,14 @@ class Settings:
     auth: str | None = None
     # pdf.js for the source viewer (HPSR_PDFJS; default .venv/pdfjs/node_modules/pdfjs-dist).
     pdfjs_dir: Path | None = None
+    # Where the index is stored (HPSR_STORE): "faiss" (FAISS + BM25 files in index_dir) or
+    # "qdrant" (a Qdrant collection behind an alias: `pip install -e '.[qdrant]'`), either a
+    # server (HPSR_QDRANT_URL, e.g. http://host:6333) or embedded in this process
+    # (HPSR_QDRANT_PATH=DIR, one process at a time). HPSR_QDRANT_COLLECTION names the alias.
+    store: str = "faiss"
+    qdrant_url: str | None = None
+    qdrant_path: Path | None = None
+    qdrant_collection: str = "hpsr"
     # Chunk size and overlap, in tokens of the embedding model's tokenizer. MiniLM reads
     # at most 256 tokens; 192 leaves room for the [CLS]/[SEP] marks and a short context.
     chunk_tokens: int = 192
@@ -119,10 +128,15 @@ class Settings:
 
         for name, allowed in (("mode", ("hybrid", "dense", "bm25")), ("fusion", ("weighted", "rrf")),
                               ("backend", tuple(PRECISION)), ("sentence_vectors", ("late", "own")),
-                              ("vector_index", ("auto", "flat", "sq8"))):
+                              ("vector_index", ("auto", "flat", "sq8")), ("store", ("faiss", "qdrant"))):
             if getattr(settings, name) not in allowed:
                 raise ConfigError(f"{env_name(name)} must be one of {', '.join(allowed)}, "
                                   f"got {getattr(settings, name)!r}")
+        if settings.store == "qdrant" and bool(settings.qdrant_url) == bool(settings.qdrant_path):
+            raise ConfigError("HPSR_STORE=qdrant needs one of HPSR_QDRANT_URL (a server, e.g. "
+                              "http://localhost:6333) or HPSR_QDRANT_PATH (a folder for embedded Qdrant)")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,60}", settings.qdrant_collection):
+            raise ConfigError(f"HPSR_QDRANT_COLLECTION must be letters, digits or _, got {settings.qdrant_collection!r}")
         if not 1 <= settings.port <= 65535:
             raise ConfigError(f"HPSR_PORT must be a port number (1-65535), got {settings.port}")
         if not 0 <= settings.overlap_tokens < settings.chunk_tokens <= 250:

@@ -1,6 +1,8 @@
 """BM25 over the same chunks as the dense index (bm25s), for exact names, numbers, acronyms."""
 from __future__ import annotations
 
+import zlib
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,17 +38,9 @@ def write_sparse(gen_dir: Path, texts: list[str]) -> None:
     retriever.save(str(gen_dir / SPARSE_DIR), show_progress=False, allow_pickle=False)
 
 
-class Sparse:
-    """A loaded BM25 index; `scores(query)` gives one score per chunk."""
-
-    def __init__(self, gen_dir: Path, n_chunks: int):
-        import bm25s
-
-        # allow_pickle=False (also bm25s's default, stated so no upgrade can change it): a
-        # planted object array in an index directory is refused, never unpickled.
-        self.retriever = bm25s.BM25.load(str(gen_dir / SPARSE_DIR), mmap=False, allow_pickle=False,
-                                         load_corpus=False)
-        self.n = n_chunks
+class Lookup:
+    """Which chunks hold a word: what answerability asks of either store's BM25 index.
+    Subclasses give `postings_of(token)` and `vocabulary`."""
 
     def postings(self, word: str) -> np.ndarray:
         """Positions of the chunks whose indexed text (title and section included) holds `word`
@@ -59,6 +53,23 @@ class Sparse:
             out = np.intersect1d(out, self.postings_of(token))
         return out
 
+    def stems(self, text: str) -> set[str]:
+        """The stemmed, stopword-free tokens of `text`, as the index stores them."""
+        return set(tokenize([text])[0])
+
+
+class Sparse(Lookup):
+    """A loaded BM25 index; `scores(query)` gives one score per chunk."""
+
+    def __init__(self, gen_dir: Path, n_chunks: int):
+        import bm25s
+
+        # allow_pickle=False (also bm25s's default, stated so no upgrade can change it): a
+        # planted object array in an index directory is refused, never unpickled.
+        self.retriever = bm25s.BM25.load(str(gen_dir / SPARSE_DIR), mmap=False, allow_pickle=False,
+                                         load_corpus=False)
+        self.n = n_chunks
+
     def postings_of(self, token: str) -> np.ndarray:
         """Positions of the chunks holding one stemmed token."""
         t = self.retriever.vocab_dict.get(token)
@@ -66,10 +77,6 @@ class Sparse:
             return np.zeros(0, dtype=np.int64)
         indptr, indices = self.retriever.scores["indptr"], self.retriever.scores["indices"]
         return np.asarray(indices[indptr[t]:indptr[t + 1]], dtype=np.int64)
-
-    def stems(self, text: str) -> set[str]:
-        """The stemmed, stopword-free tokens of `text`, as the index stores them."""
-        return set(tokenize([text])[0])
 
     @property
     def vocabulary(self) -> list[str]:
@@ -84,3 +91,46 @@ class Sparse:
         if not ids or self.n == 0:
             return np.zeros(self.n, dtype=np.float32)
         return self.retriever.get_scores_from_ids(ids, weight_mask=mask)[: self.n]
+
+
+# BM25 as sparse vectors, for a store that scores them itself (Qdrant): a document's vector holds
+# each token's saturated term frequency, and the store multiplies in the IDF at query time. With
+# bm25s's defaults (Lucene BM25, k1 1.5, b 0.75) both stores rank alike.
+K1, B = 1.5, 0.75
+
+
+def token_id(token: str) -> int:
+    """A stable 32-bit id for a token: no vocabulary to store or keep in step (a collision of
+    two tokens is rare and only merges their counts)."""
+    return zlib.crc32(token.encode("utf-8"))
+
+
+def bm25_vectors(tokens: list[list[str]]) -> list[dict[int, float]]:
+    """Each tokenized text as {token id: tf / (tf + k1 (1 - b + b dl / avgdl))} (Lucene's BM25,
+    as bm25s scores it: no (k1 + 1) factor)."""
+    avgdl = (sum(map(len, tokens)) / len(tokens)) if tokens else 1.0
+    out = []
+    for doc in tokens:
+        norm = K1 * (1 - B + B * len(doc) / max(avgdl, 1e-9))
+        out.append({token_id(t): n / (n + norm) for t, n in Counter(doc).items()})
+    return out
+
+
+def query_vector(query: str) -> dict[int, float]:
+    """A query as a sparse vector: each token's count (repeated words count again, as in bm25s)."""
+    return {token_id(t): float(n) for t, n in Counter(tokenize([query])[0]).items()}
+
+
+class Postings(Lookup):
+    """Which chunks hold each token, from the tokenized chunk texts (a store without bm25s files)."""
+
+    def __init__(self, tokens: list[list[str]]):
+        where: dict[str, list[int]] = {}
+        for pos, doc in enumerate(tokens):
+            for t in set(doc):
+                where.setdefault(t, []).append(pos)
+        self._where = {t: np.array(p, dtype=np.int64) for t, p in where.items()}
+        self.vocabulary = sorted(t for t in self._where if t)
+
+    def postings_of(self, token: str) -> np.ndarray:
+        return self._where.get(token, np.zeros(0, dtype=np.int64))

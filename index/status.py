@@ -7,7 +7,7 @@ from pathlib import Path
 from index.errors import IndexCorruptError, IndexMismatchError
 from index.paths import path_of, roots
 from index.settings import Settings
-from index.store import current_generation, inspect_generation, load_generation
+from index.store import inspect_generation, live_name, open_generation
 
 STORE = "FAISS vectors + BM25 (bm25s) in index generations on disk"
 
@@ -16,28 +16,44 @@ def status(index_dir: Path | None = None, settings: Settings | None = None) -> d
     """The index's state as plain data (see `hpsr status`); raises IndexNotFoundError."""
     settings = settings or Settings.load()
     index_dir = Path(index_dir) if index_dir else settings.index_dir
-    live = current_generation(index_dir)
+    live = live_name(index_dir, settings)
     gens = []
-    for g in sorted(index_dir.glob("gen-*"), key=lambda g: g.name, reverse=True):
-        t0 = time.perf_counter()
-        manifest, problem = inspect_generation(g)
-        seconds = time.perf_counter() - t0
+    for name, manifest, problem, seconds in _generations(index_dir, settings):
         files = manifest.get("files", {})
-        gens.append({"name": g.name, "live": g == live, "built": manifest.get("built"),
+        gens.append({"name": name, "live": name == live, "built": manifest.get("built"),
                      "verified": problem is None, "problem": problem, "verify_seconds": round(seconds, 4),
                      "bytes": sum(size for size, _ in manifest.get("contents", {}).values()),
                      "precision": manifest.get("model", {}).get("precision"),
                      "documents": len(files), "chunks": manifest.get("chunks"),
                      "pages": sum(e.get("blocks", 0) for e in files.values())})
     try:
-        serving = load_generation(index_dir, expect=settings.identity())
-        served, note, sources = serving.path.name, serving.problem, serving.manifest.get("sources", [])
+        serving = open_generation(index_dir, settings, expect=settings.identity())
+        served, note, sources = serving.name, serving.problem, serving.manifest.get("sources", [])
     except (IndexCorruptError, IndexMismatchError) as e:
         served, note, sources = None, str(e), []
     rts = roots(settings)
-    return {"index": str(index_dir), "store": STORE, "backend": settings.backend,
-            "live": live.name, "serving": served, "note": note, "generations": gens,
+    store = STORE
+    if settings.store == "qdrant":
+        from index.qdrant_store import where
+
+        store = f"{where(settings)}, alias {settings.qdrant_collection} (the index folder keeps only the build lock)"
+    return {"index": str(index_dir), "store": store, "backend": settings.backend,
+            "live": live, "serving": served, "note": note, "generations": gens,
             "sources": [str(path_of(k, rts)) for k in sources], "library": str(settings.library_dir)}
+
+
+def _generations(index_dir: Path, settings: Settings):
+    """(name, manifest, problem or None, seconds to check) of each generation, newest first."""
+    if settings.store == "qdrant":
+        from index.qdrant_store import describe
+
+        for d in describe(settings):
+            yield d["name"], d["manifest"], d["problem"], 0.0
+        return
+    for g in sorted(index_dir.glob("gen-*"), key=lambda g: g.name, reverse=True):
+        t0 = time.perf_counter()
+        manifest, problem = inspect_generation(g)
+        yield g.name, manifest, problem, time.perf_counter() - t0
 
 
 def status_text(info: dict) -> str:
@@ -46,8 +62,8 @@ def status_text(info: dict) -> str:
              f"sources:   {', '.join(info['sources']) or '-'}", f"library:   {info['library']} (uploads)"]
     for g in info["generations"]:
         role = "live" if g["live"] else "previous"
-        check = (f"verified ({g['bytes'] / 1e6:.1f} MB in {g['verify_seconds'] * 1000:.0f} ms)" if g["verified"]
-                 else f"FAILED verification: {g['problem']}")
+        size = f" ({g['bytes'] / 1e6:.1f} MB in {g['verify_seconds'] * 1000:.0f} ms)" if g["bytes"] else ""
+        check = f"verified{size}" if g["verified"] else f"FAILED verification: {g['problem']}"
         lines.append(f"{role + ':':10} {g['name']}  built {g['built'] or '?'}  {g['precision'] or '?'}  "
                      f"{g['documents']} documents, {g['pages']} pages, {g['chunks']} chunks  {check}")
     if info["serving"] is None:

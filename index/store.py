@@ -54,6 +54,8 @@ class Generation:
 
     def __init__(self, path: Path, manifest: dict, chunks: list[Chunk], faiss_index) -> None:
         self.path = path
+        self.name = path.name
+        self.where = f"index at {path.parent}"
         self.manifest = manifest
         self.chunks = chunks
         self.faiss_index = faiss_index  # inner product over unit vectors: flat or sq8
@@ -118,6 +120,10 @@ class Generation:
             self._blocks = blocks
         return self._blocks
 
+    def chunk_vectors(self, positions) -> np.ndarray:
+        """The stored vectors of these chunks."""
+        return self.faiss_index.reconstruct_batch(np.asarray(positions, dtype=np.int64))
+
     def vectors(self) -> np.ndarray:
         """The embeddings as computed (for rebuilds): a compressed index keeps them beside it,
         so re-quantizing never compounds its error."""
@@ -128,6 +134,60 @@ class Generation:
             except (OSError, ValueError) as e:
                 raise IndexCorruptError(f"{exact} is unreadable ({e}); {REBUILD_HINT}") from e
         return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+
+# --- the store interface -----------------------------------------------------------------------
+# Where an index lives is chosen by Settings.store: "faiss" (the generations above, in index_dir)
+# or "qdrant" (index.qdrant_store, imported only then). A loaded generation of either offers:
+#   name, where            which generation, and where (for messages)
+#   manifest               identity, sources, files (sha256, doc id, counts), built
+#   chunks, blocks         every chunk (position = list index) and every page or section text
+#   sentences              SentenceVectors: each chunk's quotable sentences and their vectors
+#   sparse                 which chunks hold a word (index.sparse.Lookup)
+#   vectors(), chunk_vectors(positions)      stored chunk vectors (all: for rebuilds)
+#   problem                why it, not the live one, was loaded (None: it is the live one)
+# and is searched by Index itself (faiss_index, sparse.scores) or by the store (search()).
+# These four functions are all the build and the readers call.
+
+def live_name(index_dir: Path, settings) -> str:
+    """The name of the live generation: a reader that loaded another one reloads."""
+    if settings.store == "qdrant":
+        from index.qdrant_store import live_collection
+
+        return live_collection(settings)
+    return current_generation(index_dir).name
+
+
+def open_generation(index_dir: Path, settings, expect: dict | None = None):
+    """The live generation, loaded (for FAISS, an earlier one if the live one is damaged)."""
+    if settings.store == "qdrant":
+        from index.qdrant_store import QdrantGeneration, live_collection
+
+        return QdrantGeneration(settings, live_collection(settings), expect)
+    return load_generation(index_dir, expect)
+
+
+def publish(index_dir: Path, settings, manifest: dict, chunks: list[Chunk], blocks: dict[str, list[Block]],
+            vectors: np.ndarray, sparse_texts: list[str], kind: str,
+            sentences: tuple[np.ndarray, np.ndarray]) -> str:
+    """Write a new generation and make it live atomically; returns its name."""
+    if settings.store == "qdrant":
+        from index.qdrant_store import write_collection
+
+        return write_collection(settings, {**manifest, "vector_index": kind}, chunks, blocks, vectors,
+                                sparse_texts, sentences)
+    return write_generation(index_dir, manifest, chunks, blocks, vectors, sparse_texts, kind, sentences).name
+
+
+def prune(index_dir: Path, settings) -> None:
+    """Remove what killed builds left and generations older than the previous one."""
+    if settings.store == "qdrant":
+        from index.qdrant_store import prune as prune_collections
+
+        prune_collections(settings)
+    else:
+        remove_stale(index_dir)
+        (index_dir / f".{CURRENT}.tmp").unlink(missing_ok=True)  # only written under the build lock
 
 
 def current_generation(index_dir: Path) -> Path:
@@ -218,6 +278,18 @@ def inspect_generation(gen_dir: Path) -> tuple[dict, str | None]:
     return manifest, None
 
 
+def check_manifest(manifest: dict, where: str, expect: dict | None) -> None:
+    """IndexMismatchError unless the manifest has this format and the `expect`ed keys."""
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatchError(f"{where} has format {manifest.get('format')}, "
+                                 f"this version reads format {FORMAT_VERSION}; {REBUILD_HINT}")
+    for key, want in (expect or {}).items():
+        if manifest.get(key) != want:
+            raise IndexMismatchError(
+                f"{where} was built with {key}={manifest.get(key)}, but the "
+                f"current settings need {key}={want}; {REBUILD_HINT}")
+
+
 def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
     """Load, verify and validate one generation; `expect` holds manifest keys that must match."""
     import faiss
@@ -230,14 +302,7 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
     except (OSError, ValueError) as e:
         raise IndexCorruptError(f"index manifest {gen_dir / MANIFEST} is unreadable ({e}); "
                                 f"{REBUILD_HINT}") from e
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexMismatchError(f"index at {gen_dir.parent} has format {manifest.get('format')}, "
-                                 f"this version reads format {FORMAT_VERSION}; {REBUILD_HINT}")
-    for key, want in (expect or {}).items():
-        if manifest.get(key) != want:
-            raise IndexMismatchError(
-                f"index at {gen_dir.parent} was built with {key}={manifest.get(key)}, but the "
-                f"current settings need {key}={want}; {REBUILD_HINT}")
+    check_manifest(manifest, f"index at {gen_dir.parent}", expect)
     if not isinstance(manifest.get("contents"), dict):
         raise IndexCorruptError(f"index manifest {gen_dir / MANIFEST} lists no files; {REBUILD_HINT}")
     verify(gen_dir, manifest)
