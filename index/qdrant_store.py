@@ -270,8 +270,9 @@ def write_collection(settings: Settings, manifest: dict, chunks: list[Chunk], bl
         "sentences": models.VectorParams(size=dim, distance=models.Distance.COSINE, multivector_config=models.MultiVectorConfig(
             comparator=models.MultiVectorComparator.MAX_SIM))},
         sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)})
-    if settings.qdrant_url:  # a server filters by document through an index (embedded mode has none)
+    if settings.qdrant_url:  # a server filters through payload indexes (embedded mode has none)
         _call(settings, c.create_payload_index, name, "doc_id", models.PayloadSchemaType.KEYWORD)
+        _call(settings, c.create_payload_index, name, "quotable", models.PayloadSchemaType.BOOL)
     rows, svecs = sentences
     starts = np.searchsorted(rows[:, 0], np.arange(len(chunks) + 1)) if len(rows) else np.zeros(len(chunks) + 1, int)
     weights = bm25_vectors(tokenize(sparse_texts))
