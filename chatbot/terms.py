@@ -47,8 +47,11 @@ class Term:
         return len(self.words) == 1 and _YEAR.match(self.words[0]) is not None
 
 
-def _tokens(text: str) -> list[str]:
-    return [re.sub(r"['’]s$", "", t).rstrip(".") for t in _TOKEN.findall(text)]
+def _tokens(text: str) -> tuple[list[str], set[int]]:
+    """The tokens, possessive 's dropped, and the positions of those that had one."""
+    raw = _TOKEN.findall(text)
+    owners = {i for i, t in enumerate(raw) if re.search(r"['’]s$", t)}
+    return [re.sub(r"['’]s$", "", t).rstrip(".") for t in raw], owners
 
 
 def _is_name_word(token: str, first: bool) -> bool:
@@ -67,7 +70,7 @@ def _is_name_word(token: str, first: bool) -> bool:
 def question_terms(question: str) -> list[Term]:
     """Named terms (runs of capitalised words joined by 'of', 'for'...; acronyms; years) and
     content words, in question order, each once."""
-    tokens = _tokens(question)
+    tokens, owners = _tokens(question)
     terms: list[Term] = []
     i = 0
     while i < len(tokens):
@@ -78,7 +81,8 @@ def question_terms(question: str) -> list[Term]:
         if _is_name_word(tok, first=i == 0) or opens_name:
             run = [tok]
             j = i + 1
-            while j < len(tokens):
+            # A possessive ends a name: "Denmark's Lighthouse Life Science" is two.
+            while j < len(tokens) and j - 1 not in owners:
                 nxt = tokens[j]
                 if _is_name_word(nxt, first=False) and not _YEAR.match(nxt) and not _YEAR.match(run[-1]):
                     run.append(nxt)

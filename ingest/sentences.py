@@ -13,8 +13,9 @@ from ingest.kinds import TEXT, paragraph_spans, reads_as_prose
 # "Europe.6 Each") before a capital, or at a line break.
 _BOUNDARY = re.compile(r"[.!?][\"”’)]?(?:(?<=[a-z)][.!?])\d{1,2})?\s+(?=[\"“(\[•]?[A-Z0-9€£$])|\n+|\s+(?=•\s)|\s+(?=\[\d{1,3}\]\s+[A-Z])")
 _CONTINUES = re.compile(r"[^.!?:;\"”’)\]]$")  # a paragraph cut mid-sentence ends without these
-_ABBREVIATIONS = ("fig.", "e.g.", "i.e.", "no.", "al.", "vol.", "p.", "pp.", "dr.", "mr.", "ms.",
-                  "st.", "vs.", "approx.", "incl.", "ref.", "eq.", "tab.", "art.", "para.")
+# Whole words only: "platforms." or "hospital." ends a sentence although "ms." and "al." don't.
+_ABBREVIATION = re.compile(r"(?<![^\W\d_])(?:fig|e\.g|i\.e|no|al|vol|p|pp|dr|mr|ms|st|vs|approx|incl|ref|eq|tab|art"
+                           r"|para)\.$", re.I)
 _BULLET = re.compile(r"^[•▪●◦‣∙·*–-]\s+")
 
 
@@ -28,7 +29,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences (or stand-alone lines) of a text."""
     spans, start = [], 0
     for m in _BOUNDARY.finditer(text):
-        if m.group().strip() and text[:m.start() + 1].lower().endswith(_ABBREVIATIONS):
+        if m.group().strip() and _ABBREVIATION.search(text, max(0, m.start() - 8), m.start() + 1):
             continue  # "Fig. 2", "e.g. the", "et al. 2020": not the end of a sentence
         if (not m.group().strip() and m.start() - start > 80 and _CONTINUES.search(text[:m.start()])
                 and m.end() < len(text) and text[m.end()].isalpha()):

@@ -46,6 +46,9 @@ def test_question_terms_find_names_acronyms_and_years():
     terms = {t.text: t for t in question_terms("Roughly what is the mission of Results for Development?")}
     assert "Roughly" not in terms and terms["Results for Development"].named
     assert not {t.text: t for t in question_terms("Which West African country?")}["West African"].gates
+    # A possessive ends a name: a passage on the Lighthouse initiative need not say "Denmark" in it.
+    terms = {t.text for t in question_terms("How many partners does Denmark's Lighthouse Life Science initiative have?")}
+    assert {"Denmark", "Lighthouse Life Science"} <= terms
 
 
 @pytest.mark.parametrize("question,kind,counted", [

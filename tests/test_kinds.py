@@ -90,6 +90,15 @@ def test_sentences_split_at_footnote_numbers_bullets_and_notes_but_not_abbreviat
         "Co-payments from patients", "[1] All references to Kosovo are in context."]
 
 
+def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
+    # "ms.", "al.", "p.", "st." and "art." are abbreviations only as whole words.
+    text = ("It has learning platforms. In response, a series was held. It is national. Each one is a group. "
+            "They took part. It came first. See Fig. 3 and Smith et al. 2020 for the rest of it.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "It has learning platforms.", "In response, a series was held.", "It is national.", "Each one is a group.",
+        "They took part.", "It came first.", "See Fig. 3 and Smith et al. 2020 for the rest of it."]
+
+
 def test_a_long_line_cut_by_a_bad_paragraph_break_stays_one_sentence():
     text = ("Kosovo is divided into 38 municipalities with PHC services provided through a network of family "
             "medicine centres, often referred to as Qendra e Mjekësisë\n\nFamiljare. Each has a network.")
