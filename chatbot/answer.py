@@ -22,7 +22,6 @@ from ingest.types import Table
 MAX_QUESTION_CHARS = 1000
 ABSTAIN_TEXT = "The documents don't answer this question."
 POOL_DEPTH = 20  # passages searched for ones that mention the question's names and years
-ROW_WORDS = 40  # words of a table row that are scored
 SCORED_SENTENCES = 8  # sentences scored by similarity per question, after a cheap first ranking
 # A sentence's relevance: cosine to the question, plus these times the passage's similarity,
 # the share of the question's words it holds, and 1 if it holds the kind of answer asked for;
@@ -120,9 +119,9 @@ def _choose(index: Index, question: str, qvec: np.ndarray, pool: list[Hit], sent
     restates the subject over the one that holds the date or figure.
     """
     # A table row is scored as it would be shown: with its caption ("Nurses — 2022 · Number: 935"
-    # says little alone), only the columns the question asks for, and only its first words (a
-    # long row's later cells, a list of exemptions, drown its label).
-    texts = [scored_text(pool[s.hit].table, s.row, question, ROW_WORDS) if s.is_row else s.text for s in sentences]
+    # says little alone) and only the columns the question asks for. All of its words: the fee
+    # for glucose meters is the 60th word of the row on medical products.
+    texts = [scored_text(pool[s.hit].table, s.row, question) if s.is_row else s.text for s in sentences]
     prior = np.array([pool[s.hit].similarity or 0.0 for s in sentences])
     lexical = (WEIGHTS["prior"] * prior + WEIGHTS["overlap"] * _overlap(question, texts)
                + WEIGHTS["kind"] * _answer_type(question, texts)

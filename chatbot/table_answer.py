@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ingest.kinds import FUNCTION_WORDS
 from ingest.types import Table
 
 # Words a question uses for a column it does not name as the table does.
@@ -23,6 +24,11 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") if len(w) > 3 else w for w in re.findall(r"[a-z0-9]+", text.lower())}
 
 
+def _name(text: str) -> set[str]:
+    """The words of a column's name that can name it: "on" in "Cap on user charges" does not."""
+    return _words(text) - FUNCTION_WORDS
+
+
 def columns_asked(question: str, header: tuple[str, ...]) -> list[int]:
     """Indexes of the columns (after the row label) the question asks for; all if it names none.
 
@@ -37,7 +43,7 @@ def columns_asked(question: str, header: tuple[str, ...]) -> list[int]:
     asked = _words(question)
     named = []
     for j in columns:
-        name = _words(_YEAR.sub(" ", header[j]))
+        name = _name(_YEAR.sub(" ", header[j]))
         if not name:
             continue
         also = set().union(*(_COLUMN_WORDS.get(w, set()) for w in name))
@@ -57,11 +63,9 @@ def names_row(table: Table, row: int, question: str) -> bool:
         len(label) > 1 and "".join(w[0] for w in label) in {w.rstrip("s") for w in asked})
 
 
-def scored_text(table: Table, row: int, question: str, words: int) -> str:
-    """A row as it would be shown, to score it: the caption, then the first `words` words of the
-    row with the columns asked for."""
-    one = shown(table, [row], question)
-    return f"{table.caption}: {' '.join(one.row_text(0).split()[:words])}"
+def scored_text(table: Table, row: int, question: str) -> str:
+    """A row as it would be shown, to score it: the caption, then the row with the columns asked for."""
+    return f"{table.caption}: {shown(table, [row], question).row_text(0)}"
 
 
 def shown(table: Table, rows: list[int], question: str) -> Table:

@@ -13,8 +13,10 @@ import index
 from chatbot.answer import answer
 from chatbot.evaluate import is_verbatim
 from chatbot.render import answer_markdown, sources_markdown
+from chatbot.table_answer import columns_asked
 from conftest import CORPUS
 from index.embedder import token_counter
+from index.evaluate import normalize
 from ingest import chunk_document, load_document
 from ingest.tables import extract_tables
 
@@ -217,6 +219,20 @@ def test_an_answer_from_a_table_shows_the_row_and_the_columns_asked_for(idx):
     md = answer_markdown(a)
     assert "| Nurses | 935 |" in md and "2022 · Number" in md and "p. 25" in md, md
     assert "| **Nurses** |" in sources_markdown(a), "the row quoted stands out in its table"
+
+
+def test_a_column_is_asked_for_by_its_own_words_not_its_glue():
+    header = ("Service", "Type and level of user charge", "Cap on user charges", "Exemptions")
+    # "on" is in the question and in "Cap on user charges": that names no column.
+    assert columns_asked("What is the limit on removable dental prostheses?", header) == [1, 2, 3]
+    assert columns_asked("Is there a cap for dental care?", header) == [2]
+
+
+def test_a_row_is_chosen_by_all_of_its_words(idx):
+    # The fee for glucose meters is the 60th word of the row on medical products.
+    a = answer(idx, "What fixed co-payment applies to glucose meters in Portugal?")
+    assert not a.abstained and a.citations[0].table is not None, a.text
+    assert "fixed co-payment: €53 for glucose meters" in normalize(a.text) and is_verbatim(a)
 
 
 def test_the_verbatim_check_catches_a_changed_cell(idx):
