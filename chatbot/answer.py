@@ -191,7 +191,7 @@ def _answer_type(question: str, sentences: list[str]) -> np.ndarray:
     """1 for sentences holding the kind of answer asked for (a year for 'when', a number for
     'how many', a cause for 'why'), else 0."""
     kind = answer_kind(question)
-    if kind is None:
+    if kind is None or kind == "person":  # a person is checked by chatbot.answerable, not ranked
         return np.zeros(len(sentences))
     pattern = _DIGITS if kind == "number" else KIND_PATTERNS[kind]  # a figure, an amount...
     return np.array([1.0 if pattern.search(s) else 0.0 for s in sentences])

@@ -7,7 +7,9 @@ The rules, in the order `decide` applies them (each gives the reader its reason)
   about Kosovo does not answer a question about Germany), or a year they do not give;
 - most of the question's other words in no document at all ("sourdough", "bread");
 - the kind of answer asked for missing from the quoted sentences: a year, a figure, an amount
-  of money, or a figure asked "of psychiatrists" from sentences that never name them;
+  of money, a figure asked "of psychiatrists" from sentences that never name them, or the
+  person holding an office asked about ("Who is the Minister ...?") from sentences that name
+  the office but nobody in it;
 - then thresholds (Settings, chosen by `hpsr calibrate`): the dense similarity of the question
   to the best passage and to the best quotable sentence, and how much of the question's words
   (weighted by rarity) the quoted passages hold.
@@ -43,6 +45,15 @@ DOC_TOPIC_SHARE = 0.2  # a word in this share of a document's chunks is what the
 _WHEN = re.compile(r"^\s*(when|in what year|what year|since when)\b", re.I)
 _HOW_MANY = re.compile(r"\b(how (many|much|often|long)|what (share|proportion|percentage|number|amount|"
                        r"rate|level|size)|how high|how low)\b", re.I)
+# "Who is Ireland's Minister for Mental Health?": asks for the person holding an office.
+_OFFICE = re.compile(r"^\s*who (?:is|was|are|were|has been) (?:[\w'’-]+ ){0,4}?(minister|director(?:-general)?|president|"
+                     r"head|chair(?:man|woman|person)?|secretary|commissioner|representative|ceo|mayor|governor|leader)\b", re.I)
+_NAME_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][\w'’-]+)+")
+# Capitalised words that name offices, bodies and places, not people.
+_NOT_PERSON = frozenset("""minister ministry department office director general president head chair secretary
+commissioner health national world organization organisation region regional europe european union agency
+institute service services executive council government republic state states committee programme program
+strategy plan primary care public mental system systems global alliance policy research report who""".split())
 _MONEY = re.compile(r"\b(how much|what)\b.*\b(cost|costs|charge|charged|pay|paid|pays|spend|spent|spends|"
                     r"price|fee|fees|budget|salary|salaries|wage|wages|earn|earns|invest|invested)\b", re.I)
 _WHY = re.compile(r"^\s*(why|for what reason|what (caused|explains|drove|led to))\b|"
@@ -69,6 +80,16 @@ _MEASURED = re.compile(r"\bwhat (?:is|was|are|were) (?:the )?(.+?)\s+(?:rate|cov
                        r"price|prevalence|incidence|density|ratio|budget)\b", re.I)
 
 
+def names_holder(sentence: str, office: str) -> bool:
+    """Does the sentence name the office and a person: a run of capitalised words that are not
+    words of offices, bodies or places ("André Trindade", not "Department of Health")?"""
+    if office.lower().split("-")[0] not in sentence.lower():
+        return False
+    return any(not {w.lower().strip("'’") for w in m.group().split()} <= _NOT_PERSON
+               and not any(w.lower() in _NOT_PERSON for w in m.group().split()[:1])
+               for m in _NAME_RUN.finditer(sentence))
+
+
 def counted_words(question: str) -> list[str]:
     """The words naming what a figure is asked of ("psychiatrists", "polio vaccination"): the
     first three after "how many" and the like, less names (judged on their own) and glue."""
@@ -82,7 +103,9 @@ def counted_words(question: str) -> list[str]:
 
 def answer_kind(question: str) -> str | None:
     """The kind of answer asked for: "year" for 'when', "money" for 'how much does it cost',
-    "number" for 'how many / what share', "reason" for 'why'."""
+    "number" for 'how many / what share', "reason" for 'why', "person" for 'who is the minister'."""
+    if _OFFICE.search(question):
+        return "person"
     if _WHEN.search(question):
         return "year"
     if _MONEY.search(question) and not re.search(r"\b(share|percent|percentage|proportion)\b", question, re.I):
@@ -197,6 +220,9 @@ class Judge:
         wants = answer_kind(question)
         # A year, a figure or an amount is checked (a reason has too many wordings to check).
         typed = wants not in ("year", "number", "money") or any(KIND_PATTERNS[wants].search(s) for s in quoted)
+        office = _OFFICE.search(question).group(1).lower() if wants == "person" else None
+        if office:  # the office named is not an answer: the person holding it is
+            typed = any(names_holder(s, office) for s in quoted)
         # What a figure is asked of must be named where the figure is: "How many psychiatrists
         # ..." is not answered by a sentence on physicians. Common words ("people", "countries")
         # are too often paraphrased to count.
@@ -210,7 +236,7 @@ class Judge:
         signals = {"similarity": round(similarity, 4), "sentence_similarity": round(sentence_similarity, 4),
                    "absent_named": absent, "unsupported_named": unsupported,
                    "absent_words": missing, "absent_share": round(absent_share, 4), "coverage": round(coverage, 4),
-                   "wants": wants, "typed": typed, "focus": focus, "quotable": bool(cited), "any_hits": bool(hits)}
+                   "wants": wants, "typed": typed, "focus": focus or office, "quotable": bool(cited), "any_hits": bool(hits)}
         ok, reason = decide(signals, limits)
         if not ok and hits:
             reason += f" The closest passages are from {_about(hits)}."
@@ -232,6 +258,8 @@ def decide(signals: dict, limits: Thresholds) -> tuple[bool, str]:
         telling = [w for w in signals["absent_words"] if len(w) >= 5] or signals["absent_words"]
         return False, f"No document mentions {_join(telling)}."
     if not signals["typed"]:
+        if signals["wants"] == "person":
+            return False, f"The closest passages do not say who the {signals['focus']} is."
         if signals.get("focus") and signals["focus"] in signals["absent_words"]:
             return False, f"No document mentions {signals['focus']}."
         if signals.get("focus"):

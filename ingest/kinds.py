@@ -31,6 +31,7 @@ _AUTHOR = re.compile(r"^(?:\[?\d{1,3}[.)\]]?\s+[A-Z][\w'’-]+(?: [A-Z][\w'’-]
                      r"[A-Z][\w'’-]+ [A-Z]{1,3}, [A-Z][\w'’-]+ [A-Z]{1,3}\b)")
 # A contents line: a title ending in a page number, maybe after dot leaders.
 _CONTENTS_LINE = re.compile(r"^(?:[A-Z0-9][^.!?]{2,140}?)(?:\s?\.{3,}\s?|\s)(?:[ivxlc]+|\d{1,3})$")
+_LEADER_DOTS = re.compile(r"\.{4,}|(?:\. ){4,}|…{2,}")
 _CONTENTS_RUN = re.compile(r"[a-z]\s(?:[ivxlc]+|\d{1,3})\s(?=\d{1,2}\.\d?|[A-Z])")
 _FIGURE_START = re.compile(r"^(?:Fig\.|(?:Figure|Table|Box|Source|Sources|Note|Notes|Chart|Graph)\b)\s*"
                            r"(?:\d|[A-Z]\d|:|\.)", re.I)
@@ -168,6 +169,8 @@ def reads_as_prose(sentence: str, item: bool = False) -> bool:
     if function_share(tokens) < 0.12 or sum(t.lower() in FUNCTION_WORDS for t in tokens) < 2:
         return False
     if number_share(tokens) > 0.3:
+        return False
+    if _LEADER_DOTS.search(s):  # a contents line ("Foreword ........ v") run into the text
         return False
     upper = sum(t.isupper() and len(t) > 1 for t in tokens)
     if upper > 0.5 * len(tokens):  # running titles in capitals, acronym soup

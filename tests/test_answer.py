@@ -29,6 +29,7 @@ OUT_OF_SCOPE = [
     ("Who won the 2018 FIFA World Cup?", "No document mentions FIFA World Cup"),
     ("How do I bake sourdough bread?", "No document mentions"),
     ("What is polio vaccination coverage among children in Kosovo?", "No document mentions polio"),
+    ("Who is Ireland's Minister for Mental Health?", "do not say who the minister is"),
 ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answerable import answer_kind, counted_words
+from chatbot.answerable import answer_kind, counted_words, names_holder
 from chatbot.followup import resolve
 from chatbot.terms import question_terms
 
@@ -58,7 +58,18 @@ def test_question_terms_find_names_acronyms_and_years():
     ("How much does a GP visit cost in Ireland?", "money", []),
     ("What share of households in Portugal face catastrophic spending?", "number", ["households"]),
     ("Why do patients in Kosovo make informal payments?", "reason", []),
+    ("Who is Portugal's current Minister of Health?", "person", []),
+    ("Who took part in the virtual co-creation series?", None, []),
 ])
 def test_the_kind_of_answer_asked_for(question, kind, counted):
     assert answer_kind(question) == kind
     assert counted_words(question) == counted
+
+
+def test_an_office_is_answered_by_the_person_holding_it():
+    assert names_holder("In 2023 the Minister of Health, Manuel Pizarro, announced a reform.", "minister")
+    assert names_holder("Dr Tedros Adhanom Ghebreyesus, Director-General of WHO, wrote it.", "director-general")
+    # The office without a person, and a person without the office, do not answer.
+    assert not names_holder("It is a priority for the Department of Health and the Minister for Mental Health.",
+                            "minister")
+    assert not names_holder("The Office is grateful to André Trindade (Central Administration).", "minister")

@@ -90,6 +90,12 @@ def test_sentences_split_at_footnote_numbers_bullets_and_notes_but_not_abbreviat
         "Co-payments from patients", "[1] All references to Kosovo are in context."]
 
 
+def test_a_contents_line_run_into_the_text_is_not_prose():
+    assert not reads_as_prose("Message from the Minister of Health of Cabo Verde ................v Foreword by "
+                              "the WHO Regional Director for Africa ......")
+    assert reads_as_prose("Message from the Minister of Health of Cabo Verde, with a foreword by the Director.")
+
+
 def test_a_word_ending_like_an_abbreviation_still_ends_its_sentence():
     # "ms.", "al.", "p.", "st." and "art." are abbreviations only as whole words.
     text = ("It has learning platforms. In response, a series was held. It is national. Each one is a group. "
