@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatbot.terms import QUESTION_WORDS, Term, key_words, question_terms
-from ingest.kinds import FUNCTION_WORDS
+from chatbot.terms import FUNCTION_WORDS, QUESTION_WORDS, Term, key_words, question_terms
 from index import Hit, Index
 
 # Other names for the same place or people, in either direction: a question may say "Cape Verde"
@@ -108,7 +107,9 @@ def answer_kind(question: str) -> str | None:
         return "person"
     if _WHEN.search(question):
         return "year"
-    if _MONEY.search(question) and not re.search(r"\b(share|percent|percentage|proportion)\b", question, re.I):
+    # "How much of the list is paid for" asks a share, not an amount of money.
+    if _MONEY.search(question) and not re.search(r"\b(share|percent|percentage|proportion)\b|\bhow much of\b",
+                                                 question, re.I):
         return "money"
     if _HOW_MANY.search(question):
         return "number"

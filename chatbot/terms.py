@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.kinds import FUNCTION_WORDS
+from ingest.kinds import FUNCTION_WORDS as _PROSE_GLUE
+
+# Words that never say what a question is about: the function words of prose, and conjunctions
+# and prepositions that list leaves out ("If Ireland opened ..." is not about "If Ireland").
+FUNCTION_WORDS = _PROSE_GLUE | frozenset("""if since although though while whereas unless once given compared
+according besides beyond across within apart unlike like""".split())
 
 # Words that ask rather than say what about: they are never evidence that a passage fits.
 QUESTION_WORDS = frozenset("""what which who whom whose when where why how whether did does do is
@@ -59,7 +64,7 @@ def _is_name_word(token: str, first: bool) -> bool:
     ("Roughly what share..."), so there it counts only as an acronym ("WHO", "HSG")."""
     if _YEAR.match(token):
         return True
-    if not token[:1].isupper() or len(token) < 2:  # "I", "group D"
+    if not token[:1].isupper() or len(token) < 2 or re.match(r"[A-Z]-[a-z]", token):  # "I", "group D", "X-ray"
         return False
     acronym = sum(ch.isupper() for ch in token) >= 2
     if first and not acronym:

@@ -49,6 +49,11 @@ def test_question_terms_find_names_acronyms_and_years():
     # A possessive ends a name: a passage on the Lighthouse initiative need not say "Denmark" in it.
     terms = {t.text for t in question_terms("How many partners does Denmark's Lighthouse Life Science initiative have?")}
     assert {"Denmark", "Lighthouse Life Science"} <= terms
+    # A question opening with a conjunction: "If" does not start a name.
+    terms = {t.text for t in question_terms("If Ireland opened the scheme to everyone, how many counsellors?")}
+    assert "Ireland" in terms and "If Ireland" not in terms
+    # "X-ray" is capitalised by its letter, not because it is a name.
+    assert not {t.text: t for t in question_terms("How many women in Kosovo get breast X-ray screening?")}["X-ray"].named
 
 
 @pytest.mark.parametrize("question,kind,counted", [
@@ -56,6 +61,7 @@ def test_question_terms_find_names_acronyms_and_years():
     ("How many psychiatrists per 100 000 people does Ireland have?", "number", ["psychiatrists"]),
     ("What is polio vaccination coverage among children in Kosovo?", None, ["polio", "vaccination"]),
     ("How much does a GP visit cost in Ireland?", "money", []),
+    ("How much of Kosovo's list of essential medicines is paid for by the system?", "number", []),  # a share
     ("What share of households in Portugal face catastrophic spending?", "number", ["households"]),
     ("Why do patients in Kosovo make informal payments?", "reason", []),
     ("Who is Portugal's current Minister of Health?", "person", []),
