@@ -44,15 +44,21 @@ DOC_TOPIC_SHARE = 0.2  # a word in this share of a document's chunks is what the
 _WHEN = re.compile(r"^\s*(when|in what year|what year|since when)\b", re.I)
 _HOW_MANY = re.compile(r"\b(how (many|much|often|long)|what (share|proportion|percentage|number|amount|"
                        r"rate|level|size)|how high|how low)\b", re.I)
-# "Who is Ireland's Minister for Mental Health?": asks for the person holding an office.
-_OFFICE = re.compile(r"^\s*who (?:is|was|are|were|has been) (?:[\w'’-]+ ){0,4}?(minister|director(?:-general)?|president|"
-                     r"head|chair(?:man|woman|person)?|secretary|commissioner|representative|ceo|mayor|governor|leader)\b", re.I)
-_NAME_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][\w'’-]+)+")
-# Capitalised words that name offices, bodies and places, not people.
+# "Who is Ireland's Minister for Mental Health?": asks for the person holding an office. Only
+# articles, modifiers, names and possessives stand between "who is" and the office, so "Who is
+# eligible for the Minister's scheme?" asks for no person.
+_OFFICE = re.compile(r"^\s*(?i:who (?:is|was|are|were|has been)) (?:(?:the|a|an|its|their|current|present|new|"
+                     r"former|acting|deputy|[A-Z][\w-]*|[\w-]+['’]s) ){0,4}(?i:(minister|director(?:-general)?|"
+                     r"president|head|chair(?:man|woman|person)?|secretary|commissioner|representative|ceo|mayor|"
+                     r"governor|leader))\b")
+_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’.-]*)+")
+# Capitalised words that name offices, bodies and places, or titles, not people.
 _NOT_PERSON = frozenset("""minister ministry department office director general president head chair secretary
-commissioner health national world organization organisation region regional europe european union agency
-institute service services executive council government republic state states committee programme program
-strategy plan primary care public mental system systems global alliance policy research report who""".split())
+commissioner representative health national world organization organisation region regional europe european union
+agency institute service services executive council government republic state states committee programme program
+strategy plan primary care social public mental system systems global alliance policy research report who
+northern southern eastern western new united kingdom ireland zealand africa african asia america americas
+portugal kosovo cabo verde denmark israel dr prof mr mrs ms""".split())
 _MONEY = re.compile(r"\b(how much|what)\b.*\b(cost|costs|charge|charged|pay|paid|pays|spend|spent|spends|"
                     r"price|fee|fees|budget|salary|salaries|wage|wages|earn|earns|invest|invested)\b", re.I)
 _WHY = re.compile(r"^\s*(why|for what reason|what (caused|explains|drove|led to))\b|"
@@ -80,13 +86,18 @@ _MEASURED = re.compile(r"\bwhat (?:is|was|are|were) (?:the )?(.+?)\s+(?:rate|cov
 
 
 def names_holder(sentence: str, office: str) -> bool:
-    """Does the sentence name the office and a person: a run of capitalised words that are not
-    words of offices, bodies or places ("André Trindade", not "Department of Health")?"""
-    if office.lower().split("-")[0] not in sentence.lower():
+    """Does the sentence name the office and a person: two or more capitalised words that are not
+    words of offices, bodies, places or titles ("Health Minister Stephen Donnelly", "André
+    Trindade"; not "the Minister for Mental Health" or "Northern Ireland")?"""
+    if not re.search(rf"\b{re.escape(office.split('-')[0])}", sentence, re.I):
         return False
-    return any(not {w.lower().strip("'’") for w in m.group().split()} <= _NOT_PERSON
-               and not any(w.lower() in _NOT_PERSON for w in m.group().split()[:1])
-               for m in _NAME_RUN.finditer(sentence))
+    for m in _CAPITALISED.finditer(sentence):
+        words = [re.sub(r"['’]s$", "", w.strip("'’.,")).lower() for w in m.group().split()]
+        while words and (words[0] in _NOT_PERSON or words[0] in FUNCTION_WORDS):  # "The Health Minister ..."
+            words.pop(0)
+        if len(words) >= 2 and not any(w in _NOT_PERSON or w in FUNCTION_WORDS for w in words):
+            return True
+    return False
 
 
 def counted_words(question: str) -> list[str]:
@@ -108,7 +119,7 @@ def answer_kind(question: str) -> str | None:
     if _WHEN.search(question):
         return "year"
     # "How much of the list is paid for" asks a share, not an amount of money.
-    if _MONEY.search(question) and not re.search(r"\b(share|percent|percentage|proportion)\b|\bhow much of\b",
+    if _MONEY.search(question) and not re.search(r"\b(share|percent|percentage|proportion)\b|\bhow much of (?!an? )",
                                                  question, re.I):
         return "money"
     if _HOW_MANY.search(question):
@@ -219,7 +230,8 @@ class Judge:
                     / total) if weights else 1.0
         said = self.index.generation.sparse.stems(" ".join(quoted))
         wants = answer_kind(question)
-        # A year, a figure or an amount is checked (a reason has too many wordings to check).
+        # A year, a figure, an amount or an office holder is checked (a reason has too many
+        # wordings to check).
         typed = wants not in ("year", "number", "money") or any(KIND_PATTERNS[wants].search(s) for s in quoted)
         office = _OFFICE.search(question).group(1).lower() if wants == "person" else None
         if office:  # the office named is not an answer: the person holding it is
@@ -237,7 +249,7 @@ class Judge:
         signals = {"similarity": round(similarity, 4), "sentence_similarity": round(sentence_similarity, 4),
                    "absent_named": absent, "unsupported_named": unsupported,
                    "absent_words": missing, "absent_share": round(absent_share, 4), "coverage": round(coverage, 4),
-                   "wants": wants, "typed": typed, "focus": focus or office, "quotable": bool(cited), "any_hits": bool(hits)}
+                   "wants": wants, "typed": typed, "focus": focus, "office": office, "quotable": bool(cited), "any_hits": bool(hits)}
         ok, reason = decide(signals, limits)
         if not ok and hits:
             reason += f" The closest passages are from {_about(hits)}."
@@ -259,8 +271,8 @@ def decide(signals: dict, limits: Thresholds) -> tuple[bool, str]:
         telling = [w for w in signals["absent_words"] if len(w) >= 5] or signals["absent_words"]
         return False, f"No document mentions {_join(telling)}."
     if not signals["typed"]:
-        if signals["wants"] == "person":
-            return False, f"The closest passages do not say who the {signals['focus']} is."
+        if signals.get("office"):
+            return False, f"The closest passages do not say who the {signals['office']} is."
         if signals.get("focus") and signals["focus"] in signals["absent_words"]:
             return False, f"No document mentions {signals['focus']}."
         if signals.get("focus"):

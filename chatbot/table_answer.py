@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.kinds import FUNCTION_WORDS
+from chatbot.terms import FUNCTION_WORDS
 from ingest.types import Table
 
 # Words a question uses for a column it does not name as the table does.
@@ -20,13 +20,19 @@ _COLUMN_WORDS = {
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
+def _stem(word: str) -> str:
+    return word.rstrip("s") if len(word) > 3 else word
+
+
 def _words(text: str) -> set[str]:
-    return {w.rstrip("s") if len(w) > 3 else w for w in re.findall(r"[a-z0-9]+", text.lower())}
+    return {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
 
 
 def _name(text: str) -> set[str]:
-    """The words of a column's name that can name it: "on" in "Cap on user charges" does not."""
-    return _words(text) - FUNCTION_WORDS
+    """The words of a column's name that can name it: "on" in "Cap on user charges" does not
+    (though a column named "Other" keeps its one word)."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {_stem(w) for w in [w for w in words if w not in FUNCTION_WORDS] or words}
 
 
 def columns_asked(question: str, header: tuple[str, ...]) -> list[int]:

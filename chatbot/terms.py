@@ -64,7 +64,7 @@ def _is_name_word(token: str, first: bool) -> bool:
     ("Roughly what share..."), so there it counts only as an acronym ("WHO", "HSG")."""
     if _YEAR.match(token):
         return True
-    if not token[:1].isupper() or len(token) < 2 or re.match(r"[A-Z]-[a-z]", token):  # "I", "group D", "X-ray"
+    if not token[:1].isupper() or len(token) < 2 or re.match(r"[A-Z]-[A-Za-z]", token):  # "I", "group D", "X-ray"
         return False
     acronym = sum(ch.isupper() for ch in token) >= 2
     if first and not acronym:

@@ -226,6 +226,7 @@ def test_a_column_is_asked_for_by_its_own_words_not_its_glue():
     # "on" is in the question and in "Cap on user charges": that names no column.
     assert columns_asked("What is the limit on removable dental prostheses?", header) == [1, 2, 3]
     assert columns_asked("Is there a cap for dental care?", header) == [2]
+    assert columns_asked("What is the other charge?", ("Service", "Other", "Total")) == [1]  # "Other" is its name
 
 
 def test_a_row_is_chosen_by_all_of_its_words(idx):
