@@ -111,10 +111,16 @@ def counted_words(question: str) -> list[str]:
             if not w[:1].isupper() and w.lower() not in FUNCTION_WORDS and w.lower() not in QUESTION_WORDS]
 
 
+def office_asked(question: str) -> str | None:
+    """The office whose holder the question asks for ("minister" for 'Who is the Minister of ...?')."""
+    m = _OFFICE.search(question)
+    return m.group(1).lower() if m else None
+
+
 def answer_kind(question: str) -> str | None:
     """The kind of answer asked for: "year" for 'when', "money" for 'how much does it cost',
     "number" for 'how many / what share', "reason" for 'why', "person" for 'who is the minister'."""
-    if _OFFICE.search(question):
+    if office_asked(question):
         return "person"
     if _WHEN.search(question):
         return "year"
@@ -233,7 +239,7 @@ class Judge:
         # A year, a figure, an amount or an office holder is checked (a reason has too many
         # wordings to check).
         typed = wants not in ("year", "number", "money") or any(KIND_PATTERNS[wants].search(s) for s in quoted)
-        office = _OFFICE.search(question).group(1).lower() if wants == "person" else None
+        office = office_asked(question)
         if office:  # the office named is not an answer: the person holding it is
             typed = any(names_holder(s, office) for s in quoted)
         # What a figure is asked of must be named where the figure is: "How many psychiatrists
@@ -249,7 +255,8 @@ class Judge:
         signals = {"similarity": round(similarity, 4), "sentence_similarity": round(sentence_similarity, 4),
                    "absent_named": absent, "unsupported_named": unsupported,
                    "absent_words": missing, "absent_share": round(absent_share, 4), "coverage": round(coverage, 4),
-                   "wants": wants, "typed": typed, "focus": focus, "office": office, "quotable": bool(cited), "any_hits": bool(hits)}
+                   "wants": wants, "typed": typed, "focus": focus, "office": office,
+                   "quotable": bool(cited), "any_hits": bool(hits)}
         ok, reason = decide(signals, limits)
         if not ok and hits:
             reason += f" The closest passages are from {_about(hits)}."
