@@ -15,6 +15,12 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
     return fused
 
 
+def with_best_sentence(cosine: dict[int, float], best: dict[int, float], w: float) -> dict[int, float]:
+    """A passage's dense score counting its best sentence: (1 - w) * its cosine + w * its best
+    sentence's (Settings.sentence_weight); `best` holds every passage of `cosine`."""
+    return {c: (1 - w) * cos + w * best[c] for c, cos in cosine.items()}
+
+
 def weighted(dense: dict[int, float], sparse: dict[int, float], alpha: float) -> dict[int, float]:
     """alpha * dense + (1 - alpha) * bm25, each min-max scaled to [0, 1] over the candidates.
 

@@ -199,7 +199,7 @@ class QdrantGeneration:
         """
         from qdrant_client import models
 
-        from index.fusion import RRF_K, top, weighted
+        from index.fusion import RRF_K, top, weighted, with_best_sentence
 
         flt = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc))]) if doc else None
         terms = query_vector(query)
@@ -231,7 +231,7 @@ class QdrantGeneration:
         if mode == "hybrid" and terms:
             requests.append(models.QueryRequest(query=bm25, using="bm25", limit=depth, filter=flt))
         cosine, best, *sparse = self._query(requests)
-        dense = {c: (1 - w) * cos + w * best[c] for c, cos in cosine.items()}
+        dense = with_best_sentence(cosine, best, w)
         if mode == "dense" or not sparse:
             return top(dense, k)
         return top(weighted(dense, sparse[0], s.alpha), k)

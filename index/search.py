@@ -10,7 +10,7 @@ import numpy as np
 
 from index.embedder import PRECISION, Embedder, get_embedder
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, QueryError
-from index.fusion import rrf, top, weighted
+from index.fusion import rrf, top, weighted, with_best_sentence
 from index.settings import Settings
 from index.paths import path_of, roots
 from index.store import Generation, live_name, open_generation
@@ -233,32 +233,35 @@ class Index:
         if k == 0:
             return []
         depth = min(hi - lo, max(CANDIDATES, k))
-        dense: dict[int, float] = {}
         qvec = None
         if mode != "bm25":
             qvec = vector if vector is not None else self.embedder.encode_query(query, threads=self.settings.query_threads)
         if hasattr(self.generation, "search"):  # the store ranks (Qdrant: prefetch and fusion)
             best = self.generation.search(query, qvec, mode, depth, k, doc, self.settings)
-            if mode == "bm25" or not best:
-                return [self.hit(i, s) for i, s in best]
-            sims = self.generation.chunk_vectors([i for i, _ in best]) @ qvec
-            return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
+        else:
+            best = self._rank(query, qvec, mode, depth, k, lo, hi)
+        if mode == "bm25" or not best:
+            return [self.hit(i, s) for i, s in best]
+        # Each hit's own cosine to the query (comparable across queries, whatever the score is).
+        sims = self.generation.chunk_vectors([i for i, _ in best]) @ qvec
+        return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
+
+    def _rank(self, query: str, qvec: np.ndarray | None, mode: str, depth: int, k: int, lo: int,
+              hi: int) -> list[tuple[int, float]]:
+        """The best k (chunk position, score) in [lo, hi) by FAISS, bm25s and fusion."""
+        dense: dict[int, float] = {}
         if mode != "bm25":
             dense = self._dense(qvec, depth, lo, hi)
             if self.settings.sentence_weight > 0:
                 dense = self._sentence_evidence(qvec, dense, depth, lo, hi)
         sparse = self._sparse(query, depth, lo, hi) if mode != "dense" else {}
         if mode == "bm25":
-            return [self.hit(i, s) for i, s in top(sparse, k)]
+            return top(sparse, k)
         if mode == "dense":
-            best = top(dense, k)
-        elif self.settings.fusion == "rrf":
-            best = top(rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]]), k)
-        else:
-            best = top(weighted(dense, sparse, self.settings.alpha), k)
-        # Each hit's own cosine to the query (comparable across queries, whatever the score is).
-        sims = self.generation.chunk_vectors([i for i, _ in best]) @ qvec
-        return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
+            return top(dense, k)
+        if self.settings.fusion == "rrf":
+            return top(rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]]), k)
+        return top(weighted(dense, sparse, self.settings.alpha), k)
 
     def _dense(self, qvec: np.ndarray, depth: int, lo: int, hi: int) -> dict[int, float]:
         import faiss
@@ -294,14 +297,11 @@ class Index:
         if missing:
             vecs = self.generation.chunk_vectors(missing)
             chunk.update(zip(missing, (vecs @ qvec).tolist()))
-        w = self.settings.sentence_weight
-        out = {}
         for c, cos in chunk.items():
             if c not in best:  # not among the closest sentences: its own best, if it has any
                 _, vecs = sv.of_chunk(c)
                 best[c] = float((vecs @ qvec).max()) if len(vecs) else cos
-            out[c] = (1 - w) * cos + w * best[c]
-        return out
+        return with_best_sentence(chunk, best, self.settings.sentence_weight)
 
     def _sentence_index(self):
         """A FAISS index over the sentence vectors (float16 codes, as stored), built on first use."""
