@@ -7,27 +7,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
-from chatbot.answerable import KIND_PATTERNS, Judge, Thresholds, answer_kind
+from chatbot.answerable import Evidence, Judge, holds_kind
 from chatbot.followup import resolve
+from chatbot.question import Question, analyse
 from chatbot.sentences import Sentence, candidates
-from chatbot.table_answer import columns_asked, lines, names_row, scored_text, shown
-from chatbot.terms import question_terms
+from chatbot.signals import Signals, Weights, decide
+from chatbot.table_answer import asks_table, columns_asked, lines, names_row, scored_text, shown
 from index import Hit, Index
+from ingest.lexicon import FIGURE, stems
 from ingest.normalize import FOOTNOTE_MARK, clean
 from ingest.types import Table
 
 MAX_QUESTION_CHARS = 1000
 ABSTAIN_TEXT = "The documents don't answer this question."
 POOL_DEPTH = 20  # passages searched for ones that mention the question's names and years
+QUOTED_FROM = 5  # passages whose sentences may be quoted
 SCORED_SENTENCES = 8  # sentences scored by similarity per question, after a cheap first ranking
 # A sentence's relevance: cosine to the question, plus these times the passage's similarity,
 # the share of the question's words it holds, and 1 if it holds the kind of answer asked for;
 # a table row's, plus these if the question names its label or one of its columns.
 # "tail": a sentence scoring this much below the best one is left out.
-WEIGHTS = {"prior": 0.2, "overlap": 0.3, "kind": 0.15, "tail": 0.3, "row_label": 0.25, "row_column": 0.1}
+WEIGHTS = {"prior": 0.2, "overlap": 0.3, "support": 0.3, "kind": 0.15, "tail": 0.3, "rival": 0.1,
+           "row_label": 0.25, "row_column": 0.1}
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Answer:
     search_query: str = ""  # the question as searched: a follow-up says what "it" is
     notes: tuple[str, ...] = field(default=())
     reason: str = ""  # why the documents don't answer it, in plain words (when abstained)
-    signals: dict = field(default_factory=dict, compare=False)  # what the decision rested on
+    signals: Signals | None = field(default=None, compare=False)  # what the decision rested on
 
     @property
     def rewritten(self) -> bool:
@@ -58,14 +63,18 @@ class Answer:
         return bool(self.search_query) and self.search_query != self.question
 
 
-def thresholds(index: Index) -> Thresholds:
-    s = index.settings
-    return Thresholds(s.abstain_similarity, s.abstain_sentence_similarity, s.abstain_coverage,
-                      s.abstain_absent_share)
+@lru_cache(maxsize=8)
+def _weights(path, threshold: float | None) -> Weights:
+    return Weights.load(path, threshold)
+
+
+def weights_of(index: Index) -> Weights:
+    """The abstention weights the index's settings name (HPSR_ABSTAIN_WEIGHTS, _THRESHOLD)."""
+    return _weights(index.settings.abstain_weights, index.settings.abstain_threshold)
 
 
 def answer(index: Index, question: str, previous: str | None = None, doc: str | None = None,
-           k: int = 5, max_sentences: int = 3, limits: Thresholds | None = None) -> Answer:
+           k: int = 5, max_sentences: int = 3, weights: Weights | None = None) -> Answer:
     """Answer `question` from `index` with cited sentences, or abstain and say why.
 
     previous: the conversation's last question (as searched), for follow-ups.
@@ -80,7 +89,8 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     question = clean(question)
     previous = clean(previous[:MAX_QUESTION_CHARS]) if previous else None
     query = resolve(question, previous)
-    limits = limits or thresholds(index)
+    weights = weights or weights_of(index)
+    q = analyse(query)
     # Deeper than k: the passages that mention what the question names may rank below it.
     qvec = index.embedder.encode_query(query, threads=index.settings.query_threads)  # the one model pass
     found = index.search(query, k=max(k, POOL_DEPTH), doc=doc, mode="hybrid", vector=qvec)
@@ -88,73 +98,116 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     confidence = max((h.similarity or 0.0 for h in hits), default=0.0)
     judge = Judge(index)
 
-    def abstain(reason: str, signals: dict) -> Answer:
+    def abstain(reason: str, signals: Signals) -> Answer:
         return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes),
                       reason, signals)
 
-    if not hits:
-        verdict = judge.judge(query, hits, [], [], 0.0, limits)
-        return abstain(verdict.reason, verdict.signals)
     # Quote from passages that mention the places and names the question does, if any do.
-    terms = question_terms(query)
-    pool = [h for h in found if judge.supports(terms, h)][:k] or list(hits)
-    sentences, contexts = candidates(index, pool)
-    chosen, sims = _choose(index, query, qvec, pool, sentences, max_sentences) if sentences else ([], [])
-    verdict = judge.judge(query, hits, list(dict.fromkeys(pool[sentences[c].hit] for c in chosen)),
-                          [sentences[c].text for c in chosen], max((float(sims[c]) for c in chosen), default=0.0),
-                          limits)
-    if not verdict.answerable:
-        return abstain(verdict.reason, verdict.signals)
-    return _compose(index, question, query, hits, pool, [sentences[c] for c in chosen], contexts, confidence,
-                    notes, verdict.signals)
+    pool = [h for h in found if judge.supports(q, h)][:QUOTED_FROM] or list(found[:QUOTED_FROM])
+    sentences, contexts = candidates(index, pool, depth=QUOTED_FROM) if hits else ([], {})
+    chosen, sims, texts = _choose(index, judge, q, qvec, pool, sentences, max_sentences) if sentences else ([], [], [])
+    evidence = Evidence(hits, found, list(dict.fromkeys(pool[sentences[c].hit] for c in chosen)),
+                        [texts[c] for c in chosen], [pool[sentences[c].hit] for c in chosen],
+                        max((float(sims[c]) for c in chosen), default=0.0))
+    signals = judge.signals(q, evidence)
+    ok, reason = decide(signals, weights)
+    if not ok:
+        if hits:
+            reason += " The closest passages are from " + " and ".join(f"“{t}”" for t in signals.closest) + "."
+        return abstain(reason, signals)
+    return _compose(index, question, query, q, hits, pool, [sentences[c] for c in chosen], contexts, confidence,
+                    notes, signals)
 
 
-def _choose(index: Index, question: str, qvec: np.ndarray, pool: list[Hit], sentences: list[Sentence],
-            n: int) -> tuple[list[int], np.ndarray]:
-    """The best sentences (MMR), and every sentence's cosine similarity to the question.
+def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: list[Hit], sentences: list[Sentence],
+            n: int) -> tuple[list[int], np.ndarray, list[str]]:
+    """The sentences that answer, best first; every sentence's cosine similarity to the
+    question; and the texts they were scored as (a table row with its caption and the columns
+    asked for).
 
-    The passage's own similarity is a prior, so a sentence from a strong passage beats a stray
-    match; words shared with the question and the kind of answer asked for (a year for 'when',
-    a number for 'how many') count too: the embedding alone often prefers a sentence that
-    restates the subject over the one that holds the date or figure.
+    A sentence's relevance is its cosine to the question, plus: its passage's similarity (a
+    prior, so a sentence from a strong passage beats a stray match), the words it shares with
+    the question (by rarity among the candidates), the share of the question's terms it holds
+    (by rarity in the library, names counting where its passage or document is about them),
+    and whether it holds the kind of answer asked for (the embedding alone often prefers a
+    sentence that restates the subject over the one that holds the date or figure).
+    The best one leads. Another follows only if it is nearly as relevant and holds a term of
+    the question, or the kind of answer asked for, that the sentences before it do not: a
+    sentence that merely shares the topic is not an answer.
     """
     # A table row is scored as it would be shown: with its caption ("Nurses — 2022 · Number: 935"
     # says little alone) and only the columns the question asks for. All of its words: the fee
     # for glucose meters is the 60th word of the row on medical products.
-    texts = [scored_text(pool[s.hit].table, s.row, question) if s.is_row else s.text for s in sentences]
+    texts = [scored_text(pool[s.hit].table, s.row, q) if s.is_row else s.text for s in sentences]
     prior = np.array([pool[s.hit].similarity or 0.0 for s in sentences])
-    lexical = (WEIGHTS["prior"] * prior + WEIGHTS["overlap"] * _overlap(question, texts)
-               + WEIGHTS["kind"] * _answer_type(question, texts)
-               + np.array([_row_match(pool[s.hit].table, s.row, question) if s.is_row else 0.0 for s in sentences]))
-    keep = np.argsort(-lexical, kind="stable")[:SCORED_SENTENCES]
+    row_match = np.array([_row_match(pool[s.hit].table, s.row, q) if s.is_row else 0.0 for s in sentences])
+    support = judge.support(q, texts, [pool[s.hit] for s in sentences])
+    lexical = (WEIGHTS["prior"] * prior + WEIGHTS["overlap"] * _overlap(q, texts)
+               + WEIGHTS["support"] * support + WEIGHTS["kind"] * _answer_type(q, texts) + row_match)
     # Sentence vectors come from the index (made at ingest): dot products with the question's
-    # vector. One missing (an index without it) is embedded now.
+    # vector. Those missing (an index without them) are embedded now, for the best few only.
     sv = np.zeros((len(texts), len(qvec)), dtype=np.float32)
-    missing = [i for i in keep if sentences[i].vector is None]
+    stored = [i for i, s in enumerate(sentences) if s.vector is not None]
+    if stored:
+        sv[stored] = np.stack([sentences[i].vector for i in stored])
+    missing = [i for i in np.argsort(-lexical, kind="stable")[:SCORED_SENTENCES] if sentences[i].vector is None]
     if missing:
         sv[missing] = index.embedder.encode_cached([texts[i] for i in missing], threads=index.settings.query_threads)
-    for i in keep:
-        if sentences[i].vector is not None:
-            sv[i] = sentences[i].vector
+    scored = sorted(set(stored) | set(missing))
     sims = np.full(len(texts), -1.0)
-    sims[keep] = sv[keep] @ qvec
+    sims[scored] = sv[scored] @ qvec
     relevance = np.where(sims > -1.0, sims + lexical, -np.inf)
-    chosen = _mmr(relevance, sv, texts, [s.is_row for s in sentences], n, candidates=list(keep))
-    best = relevance[chosen[0]]
-    chosen = [c for c in chosen if relevance[c] >= best - WEIGHTS["tail"]]  # drop weak tail sentences
-    # An answer is prose or one table's rows, whichever the best candidate is.
-    lead = sentences[chosen[0]]
-    chosen = [c for c in chosen if sentences[c].is_row == lead.is_row and (not lead.is_row or sentences[c].hit == lead.hit)]
-    chosen.sort(key=lambda c: (sentences[c].hit, sentences[c].start))  # passage, then reading order
-    return chosen, sims
+    order = [int(i) for i in np.argsort(-relevance, kind="stable") if relevance[i] > -np.inf]
+    # A table answers a question that names one of its rows or columns; a prose question is
+    # answered in prose when some prose sentence is a candidate.
+    lead = order[0]
+    if sentences[lead].is_row and not (asks_table(pool[sentences[lead].hit].table, sentences[lead].row, q)
+                                       and judge.speaks_of_all(q, pool[sentences[lead].hit])):
+        lead = next((i for i in order if not sentences[i].is_row), lead)
+    chosen = [lead]
+    held = _held(q, texts[lead], judge, pool[sentences[lead].hit])
+    for i in order:
+        if len(chosen) >= n or relevance[i] < relevance[lead] - WEIGHTS["tail"]:
+            break
+        if i == lead or sentences[i].is_row != sentences[lead].is_row:
+            continue
+        if sentences[i].is_row:  # more rows of the same table, not a repeat of one
+            if sentences[i].hit == sentences[lead].hit and not any(float(sv[i] @ sv[j]) > 0.9 for j in chosen[:1]):
+                chosen.append(i)
+            continue
+        adds = _held(q, texts[i], judge, pool[sentences[i].hit]) - held
+        gives = q.kind in ("year", "number", "money") and not any(holds_kind(q.kind, texts[j]) for j in chosen) \
+            and holds_kind(q.kind, texts[i])
+        close = relevance[i] >= relevance[lead] - WEIGHTS["rival"]  # as good an answer as the lead
+        if (adds or gives or close) and not any(_same(texts[i], texts[j]) for j in chosen):
+            chosen.append(i)
+            held |= adds
+    # The year, figure or amount asked for comes first, where a chosen sentence gives it.
+    chosen.sort(key=lambda c: not holds_kind(q.kind, texts[c]))
+    return chosen, sims, texts
 
 
-def _compose(index: Index, question: str, query: str, hits: list[Hit], pool: list[Hit], chosen: list[Sentence],
-             contexts: dict, confidence: float, notes: list[str], signals: dict) -> Answer:
+def _held(q: Question, text: str, judge: Judge, hit: Hit) -> set[tuple[str, ...]]:
+    """The question's terms a sentence holds (chatbot.answerable.Judge.support's test)."""
+    found, position = stems(text), judge.index.position(hit.chunk_id)
+    weights = judge.term_weights(q)
+    return {t.words for t in q.terms if t.words in weights and judge._holds(t, text, found, position)}
+
+
+def _same(a: str, b: str) -> bool:
+    """Near-duplicates (chunk overlap, a summary repeating the text), compared by words: stored
+    sentence vectors carry their context, so neighbouring sentences are close and a repeat
+    elsewhere may not be."""
+    wa, wb = stems(a), stems(b)
+    return len(wa & wb) >= 0.8 * min(len(wa), len(wb))
+
+
+def _compose(index: Index, question: str, query: str, q: Question, hits: list[Hit], pool: list[Hit],
+             chosen: list[Sentence], contexts: dict, confidence: float, notes: list[str], signals: Signals) -> Answer:
     """The answer text with [n] after each sentence, and one citation per quoted passage: the
     passage widened to whole sentences, so the quote is verbatim inside what is cited."""
     if chosen[0].is_row:
-        return _compose_table(index, question, query, hits, pool, chosen, confidence, notes, signals)
+        return _compose_table(index, question, query, q, hits, pool, chosen, confidence, notes, signals)
     numbers: dict[int, int] = {}
     for s in chosen:
         numbers.setdefault(s.hit, len(numbers) + 1)
@@ -169,17 +222,17 @@ def _compose(index: Index, question: str, query: str, hits: list[Hit], pool: lis
                   "", signals)
 
 
-def _row_match(table: Table, row: int, question: str) -> float:
-    return (WEIGHTS["row_label"] * names_row(table, row, question)
-            + WEIGHTS["row_column"] * (len(columns_asked(question, table.header)) < len(table.header) - 1))
+def _row_match(table: Table, row: int, q: Question) -> float:
+    return (WEIGHTS["row_label"] * names_row(table, row, q)
+            + WEIGHTS["row_column"] * (len(columns_asked(q, table.header)) < len(table.header) - 1))
 
 
-def _compose_table(index: Index, question: str, query: str, hits: list[Hit], pool: list[Hit],
-                   chosen: list[Sentence], confidence: float, notes: list[str], signals: dict) -> Answer:
+def _compose_table(index: Index, question: str, query: str, q: Question, hits: list[Hit], pool: list[Hit],
+                   chosen: list[Sentence], confidence: float, notes: list[str], signals: Signals) -> Answer:
     """The answer from one table: its caption, header and the rows chosen, with the columns the
     question asks for, cited [1] with the passage, at the page of its first row shown."""
     hit = pool[chosen[0].hit]
-    table = shown(hit.table, sorted({s.row for s in chosen}), query)
+    table = shown(hit.table, sorted({s.row for s in chosen}), q)
     page = table.pages[0]
     hit = replace(hit, page=page, page_label=index.page_label(hit.doc_id, page))
     citation = Citation(1, hit, (), hit.text, table)
@@ -187,69 +240,26 @@ def _compose_table(index: Index, question: str, query: str, hits: list[Hit], poo
     return Answer(question, text, (citation,), tuple(hits), False, confidence, query, tuple(notes), "", signals)
 
 
-def _answer_type(question: str, sentences: list[str]) -> np.ndarray:
-    """1 for sentences holding the kind of answer asked for (a year for 'when', a number for
-    'how many', a cause for 'why'), else 0."""
-    kind = answer_kind(question)
-    if kind is None or kind == "person":  # a person is checked by chatbot.answerable, not ranked
+def _answer_type(q: Question, sentences: list[str]) -> np.ndarray:
+    """1 for sentences holding the kind of answer asked for (a year for 'when', a figure for
+    'how many', an amount for 'how much does it cost'), else 0."""
+    if q.kind not in ("year", "number", "money"):  # a reason or a person has too many wordings to rank by
         return np.zeros(len(sentences))
-    pattern = _DIGITS if kind == "number" else KIND_PATTERNS[kind]  # a figure, an amount...
-    return np.array([1.0 if pattern.search(s) else 0.0 for s in sentences])
+    if q.kind == "number":  # a figure after the first word ("Two entities work..." gives no count)
+        return np.array([1.0 if FIGURE.search(s, 1) else 0.0 for s in sentences])
+    return np.array([1.0 if holds_kind(q.kind, s) else 0.0 for s in sentences])
 
 
-# A figure: digits, or a number word inside the sentence ("up to eight sessions"; a sentence
-# opening "Two global entities..." is not giving a count).
-_DIGITS = re.compile(r"\d|(?<=\w )(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-                     r"thirty|forty|fifty|hundred|thousand|million|billion|half|third|quarter)\b", re.I)
+def _overlap(q: Question, sentences: list[str]) -> np.ndarray:
+    """Weighted share of the question's stems found in each sentence.
 
-
-def _words(text: str) -> set[str]:
-    return {w.rstrip("s") if len(w) > 4 else w for w in re.findall(r"\w+", text.lower())}
-
-
-def _overlap(query: str, sentences: list[str]) -> np.ndarray:
-    """Weighted share of the query's content words found in each sentence.
-
-    Words are weighted by rarity among the candidate sentences, so the word that asks the
+    Stems are weighted by rarity among the candidate sentences, so the word that asks the
     question ("founded") counts more than the subject every sentence repeats ("health").
     """
-    q = {w for w in _words(query) if len(w) >= 4 or w.isdigit()}
-    bags = [_words(s) for s in sentences]
-    if not q or not bags:
+    bags = [stems(s) for s in sentences]
+    if not q.stems or not bags:
         return np.zeros(len(sentences))
     n = len(bags)
-    weight = {w: np.log(1 + n / (1 + sum(w in b for b in bags))) for w in q}
+    weight = {w: np.log(1 + n / (1 + sum(w in b for b in bags))) for w in q.stems}
     total = sum(weight.values()) or 1.0
-    return np.array([sum(weight[w] for w in q if w in b) / total for b in bags])
-
-
-def _mmr(relevance: np.ndarray, vecs: np.ndarray, texts: list[str], rows: list[bool], n: int,
-         candidates: list[int], lam: float = 0.7) -> list[int]:
-    """Maximal marginal relevance: relevant sentences that do not repeat each other."""
-    chosen: list[int] = []
-    rest = list(candidates)
-    words = {i: _words(texts[i]) for i in candidates}
-
-    def same(i: int, j: int) -> bool:
-        # Prose is compared by words, not vectors: stored sentence vectors carry their context,
-        # so neighbouring sentences are close and a repeat elsewhere may not be. Table rows
-        # share their caption's words, so they are compared by vector.
-        if rows[i] or rows[j]:
-            return float(vecs[i] @ vecs[j]) > 0.9
-        return len(words[i] & words[j]) >= 0.8 * min(len(words[i]), len(words[j]))
-
-    while rest and len(chosen) < n:
-        def gain(i: int) -> float:
-            redundancy = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)
-            return lam * relevance[i] - (1 - lam) * redundancy
-        best = max(rest, key=gain)
-        rest.remove(best)
-        # A near-duplicate (chunk overlap; a summary repeating the text): the longer of the two
-        # stays, as a sentence with the one it refers back to holds that one.
-        twins = [j for j in (chosen[:1] if rows[best] else chosen) if same(best, j)]
-        if twins:
-            if len(twins) == 1 and not rows[best] and len(words[best]) > len(words[twins[0]]):
-                chosen[chosen.index(twins[0])] = best
-            continue
-        chosen.append(best)
-    return chosen
+    return np.array([sum(weight[w] for w in q.stems if w in b) / total for b in bags])

@@ -1,304 +1,327 @@
-"""Do the documents answer this? Evidence from several signals, and a reason in plain words.
+"""Do the documents answer this? The evidence, gathered from the index into `Signals`
+(chatbot.signals), which `decide` turns into an answer or a refusal with its reason.
 
-The rules, in the order `decide` applies them (each gives the reader its reason):
-- a name, place, organisation or acronym in the question that no document mentions: a
-  question about Japan cannot be answered from documents that never name Japan;
-- a name or place the quoted passages never mention, nor their document as a whole (a passage
-  about Kosovo does not answer a question about Germany), or a year they do not give;
-- most of the question's other words in no document at all ("sourdough", "bread");
-- the kind of answer asked for missing from the quoted sentences: a year, a figure, an amount
-  of money, a figure asked "of psychiatrists" from sentences that never name them, or the
-  person holding an office asked about ("Who is the Minister ...?") from sentences that name
-  the office but nobody in it;
-- then thresholds (Settings, chosen by `hpsr calibrate`): the dense similarity of the question
-  to the best passage and to the best quotable sentence, and how much of the question's words
-  (weighted by rarity) the quoted passages hold.
+What the documents name comes from the index: which chunks mention a word (BM25's postings),
+how rare it is, the acronyms the documents spell out. What the language says comes from
+ingest.lexicon (places and their other names, years, figures, money).
 """
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from chatbot.terms import FUNCTION_WORDS, QUESTION_WORDS, Term, key_words, question_terms
+from chatbot.question import GLUE, Question, Term
+from chatbot.signals import Signals
 from index import Hit, Index
+from ingest.lexicon import FIGURE, MONEY, OFFICE_WORDS, QUANTIFIERS, YEAR, places, stems
 
-# Other names for the same place or people, in either direction: a question may say "Cape Verde"
-# or "Irish" where the documents say "Cabo Verde" or "Ireland".
-VARIANTS = {
-    "cape": ("cabo",), "irish": ("ireland",), "french": ("france",), "dutch": ("netherlands",),
-    "swiss": ("switzerland",), "danish": ("denmark",), "swedish": ("sweden",), "finnish": ("finland",),
-    "british": ("kingdom", "uk"), "uk": ("kingdom",), "welsh": ("wales",), "scottish": ("scotland",),
-    "greek": ("greece",), "spanish": ("spain",), "czech": ("czechia",), "turkey": ("türkiye",),
-    "turkish": ("türkiye",), "holland": ("netherlands",), "america": ("states", "usa"),
-    "american": ("states", "usa"), "us": ("states", "usa"), "kosovar": ("kosovo",), "kosovan": ("kosovo",),
-    "verdean": ("verde",), "eu": ("european", "union"), "who": ("world", "health", "organization"),
-}
-FOCUS_IDF = 2.5  # a word naming what a figure is of, rarer than this (in chunks), must be quoted
-PREFIX = 5  # "Estonian" finds "Estonia", "Portuguese" finds "Portugal"
+PREFIX = 5  # a word this long also finds words sharing its first letters: "Estonian" finds "Estonia"
 DOC_TOPIC_SHARE = 0.2  # a word in this share of a document's chunks is what the document is about
-
-
-_WHEN = re.compile(r"^\s*(when|in what year|what year|since when)\b", re.I)
-_HOW_MANY = re.compile(r"\b(how (many|much|often|long)|what (share|proportion|percentage|number|amount|"
-                       r"rate|level|size)|how high|how low)\b", re.I)
-# "Who is Ireland's Minister for Mental Health?": asks for the person holding an office. Only
-# articles, modifiers, names and possessives stand between "who is" and the office, so "Who is
-# eligible for the Minister's scheme?" asks for no person.
-_OFFICE = re.compile(r"^\s*(?i:who (?:is|was|are|were|has been)) (?:(?:the|a|an|its|their|current|present|new|"
-                     r"former|acting|deputy|[A-Z][\w-]*|[\w-]+['’]s) ){0,4}(?i:(minister|director(?:-general)?|"
-                     r"president|head|chair(?:man|woman|person)?|secretary|commissioner|representative|ceo|mayor|"
-                     r"governor|leader))\b")
 _CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’.-]*)+")
-# Capitalised words that name offices, bodies and places, or titles, not people.
-_NOT_PERSON = frozenset("""minister ministry department office director general president head chair secretary
-commissioner representative health national world organization organisation region regional europe european union
-agency institute service services executive council government republic state states committee programme program
-strategy plan primary care social public mental system systems global alliance policy research report who
-northern southern eastern western new united kingdom ireland zealand africa african asia america americas
-portugal kosovo cabo verde denmark israel dr prof mr mrs ms""".split())
-_MONEY = re.compile(r"\b(how much|what)\b.*\b(cost|costs|charge|charged|pay|paid|pays|spend|spent|spends|"
-                    r"price|fee|fees|budget|salary|salaries|wage|wages|earn|earns|invest|invested)\b", re.I)
-_WHY = re.compile(r"^\s*(why|for what reason|what (caused|explains|drove|led to))\b|"
-                  r"\bhow (has|have|did|does|do)\b.*\b(benefit|help|affect|improve|reduce|change)", re.I)
-# What each kind of answer looks like in a sentence. "number" is lenient on purpose (it only
-# refuses sentences with no figure at all); ranking prefers digits (chatbot.answer).
-KIND_PATTERNS = {
-    "year": re.compile(r"\b(1[89]|20)\d\d\b"),
-    "number": re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-                         r"thirty|hundred|thousand|million|billion|half|third|quarter|majority|minority|"
-                         r"most|few|all|none)\b", re.I),
-    "money": re.compile(r"[€$£¥]|\b(euros?|dollars?|pounds?|escudos?|USD|EUR|GBP|CVE)\b", re.I),
-    "reason": re.compile(r"\b(because|due to|owing to|in response to|as a result|result(ed|s)? in|"
-                         r"lead(s|ing)? to|led to|caus(e|ed|es|ing)|so that|in order to|since|thanks to|"
-                         r"driven by|risk(s|ed)?|enabl(e|ed|es|ing)|ensur(e|ed|es|ing)|helped|reflect(s|ed)?)\b",
-                         re.I),
-}
-# What a figure is asked of: "how many <psychiatrists> per ... does", "what share of <households>",
-# "what is the <polio vaccination> coverage".
-_COUNTED = re.compile(r"\b(?:how many|(?:share|proportion|percentage|number|amount) of)\s+(.+?)(?=\s+(?:do|does|did|"
-                      r"are|is|were|was|have|has|had|can|could|will|would|in|per|across|at|on|with|who|that)\b|[?,]|$)",
-                      re.I)
-_MEASURED = re.compile(r"\bwhat (?:is|was|are|were) (?:the )?(.+?)\s+(?:rate|coverage|salary|salaries|wage|wages|cost|"
-                       r"price|prevalence|incidence|density|ratio|budget)\b", re.I)
+# "Universal Health Coverage (UHC)": a spelled-out name and its acronym, as documents define them.
+_DEFINED = re.compile(r"\(([A-Z][A-Za-z&]{1,9})\)")
+_SKIP_IN_ACRONYM = frozenset({"of", "for", "and", "the", "in", "on", "&", "to"})
+_ACRONYMS: dict[int, tuple[object, dict]] = {}  # the acronyms of the generation loaded last
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What an answer would rest on: the passages found and the sentences it would quote."""
+
+    hits: list[Hit]  # the top passages
+    found: list[Hit]  # the deeper list they came from
+    cited: list[Hit]  # the passages the quoted sentences are from
+    quoted: list[str]  # the sentences (or table rows, with caption and header) it would quote
+    quoted_from: list[Hit]  # the passage of each quoted sentence
+    sentence_similarity: float  # the best quoted sentence's cosine to the question
 
 
 def names_holder(sentence: str, office: str) -> bool:
     """Does the sentence name the office and a person: two or more capitalised words that are not
-    words of offices, bodies, places or titles ("Health Minister Stephen Donnelly", "André
-    Trindade"; not "the Minister for Mental Health" or "Northern Ireland")?"""
+    words of offices, bodies, places or titles ("Health Minister Jane Doe"; not "the Minister
+    for Health" or "Northern Ireland")?"""
     if not re.search(rf"\b{re.escape(office.split('-')[0])}", sentence, re.I):
         return False
+    not_person = OFFICE_WORDS | places().words
     for m in _CAPITALISED.finditer(sentence):
         words = [re.sub(r"['’]s$", "", w.strip("'’.,")).lower() for w in m.group().split()]
-        while words and (words[0] in _NOT_PERSON or words[0] in FUNCTION_WORDS):  # "The Health Minister ..."
+        while words and (words[0] in not_person or words[0] in GLUE):  # "The Health Minister ..."
             words.pop(0)
-        if len(words) >= 2 and not any(w in _NOT_PERSON or w in FUNCTION_WORDS for w in words):
+        if len(words) >= 2 and not any(w in not_person or w in GLUE for w in words):
             return True
     return False
 
 
-def counted_words(question: str) -> list[str]:
-    """The words naming what a figure is asked of ("psychiatrists", "polio vaccination"): the
-    first three after "how many" and the like, less names (judged on their own) and glue."""
-    m = _COUNTED.search(question) or _MEASURED.search(question)
-    if not m:
-        return []
-    words = re.findall(r"[^\W\d_][\w'’-]+", m.group(1))[:3]
-    return [w.lower() for w in words
-            if not w[:1].isupper() and w.lower() not in FUNCTION_WORDS and w.lower() not in QUESTION_WORDS]
+def holds_kind(kind: str | None, sentence: str) -> bool:
+    """Does the sentence hold the kind of answer asked for (a year, a figure, an amount)? A
+    reason or a person is not checked here (too many wordings; chatbot.answerable checks a
+    person)."""
+    if kind == "year":
+        return YEAR.search(sentence) is not None
+    if kind == "number":
+        return FIGURE.search(sentence) is not None or any(w in QUANTIFIERS for w in sentence.lower().split())
+    if kind == "money":
+        return MONEY.search(sentence) is not None
+    return True
 
 
-def office_asked(question: str) -> str | None:
-    """The office whose holder the question asks for ("minister" for 'Who is the Minister of ...?')."""
-    m = _OFFICE.search(question)
-    return m.group(1).lower() if m else None
+def _acronyms(texts) -> dict[str, tuple[str, ...]]:
+    """Acronym -> the words it stands for, from the definitions in the documents' own text."""
+    out: dict[str, tuple[str, ...]] = {}
+    for text in texts:
+        for m in _DEFINED.finditer(text):
+            acronym, before = m.group(1), re.findall(r"[^\W\d_][\w'’-]*", text[max(0, m.start() - 120):m.start()])[-10:]
+            letters = acronym.lower().replace("&", "")
+            for n in range(1, len(before) + 1):
+                words = [w.lower().strip("'’") for w in before[-n:]]
+                initials = "".join(w[0] for w in words if w not in _SKIP_IN_ACRONYM)
+                every = "".join(w[0] for w in words)
+                if letters in (initials, every):
+                    out.setdefault(acronym.lower(), tuple(w for w in words if w not in _SKIP_IN_ACRONYM))
+                    break
+    return out
 
 
-def answer_kind(question: str) -> str | None:
-    """The kind of answer asked for: "year" for 'when', "money" for 'how much does it cost',
-    "number" for 'how many / what share', "reason" for 'why', "person" for 'who is the minister'."""
-    if office_asked(question):
-        return "person"
-    if _WHEN.search(question):
-        return "year"
-    # "How much of the list is paid for" asks a share, not an amount of money.
-    if _MONEY.search(question) and not re.search(r"\b(share|percent|percentage|proportion)\b|\bhow much of (?!an? )",
-                                                 question, re.I):
-        return "money"
-    if _HOW_MANY.search(question):
-        return "number"
-    return "reason" if _WHY.search(question) else None
+def _same_block(a, b) -> bool:
+    return a.doc_id == b.doc_id and a.block == b.block and a.block >= 0
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """When to abstain; the defaults live in Settings and come from `hpsr calibrate`."""
-
-    similarity: float  # below this best-passage cosine the documents are taken not to answer
-    sentence_similarity: float  # ...nor below this cosine between the question and its best sentence
-    coverage: float  # abstain when the quoted passages hold less than this share of its content words
-    absent_share: float  # abstain when this share of its content words (counted) is in no document
-
-    @classmethod
-    def off(cls) -> "Thresholds":
-        """No threshold abstains (the rules on names and years still do): for calibration."""
-        return cls(-1.0, -1.0, -1.0, 2.0)
-
-
-@dataclass
-class Verdict:
-    answerable: bool
-    reason: str = ""  # why not, for the reader: "No document mentions Japan."
-    signals: dict = field(default_factory=dict)
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+def _join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class Judge:
-    """Corpus lookups for one index: which chunks mention a word (cached by the index)."""
+    """Corpus lookups for one index: which chunks mention a word or a term, how rare it is."""
 
     def __init__(self, index: Index):
         self.index = index
         self.n = max(1, len(index.chunks))
         self._found: dict[str, np.ndarray] = {}
+        self._terms: dict[tuple[str, ...], np.ndarray] = {}
 
+    # -- where words and terms are ------------------------------------------------------------
     def chunks_with(self, word: str) -> np.ndarray:
+        """Chunks mentioning the word, its longer forms ("Estonian" finds "Estonia")."""
         if word not in self._found:
-            found = self.index.mentions(word, prefix=PREFIX if len(word) > PREFIX else 0)
-            for other in VARIANTS.get(word, ()):
-                found = np.union1d(found, self.index.mentions(other))
-            self._found[word] = found
+            self._found[word] = self.index.mentions(word, prefix=PREFIX if len(word) > PREFIX else 0)
         return self._found[word]
 
-    def idf(self, word: str) -> float:
-        return math.log((self.n + 1) / (len(self.chunks_with(word)) + 1))
-
-    def in_corpus(self, term: Term) -> bool:
-        return all(len(self.chunks_with(w)) for w in key_words(term))
-
-    def covered(self, term: Term, positions: list[int]) -> bool:
-        """Every key word of the term is in one of these chunks, or is what their document is about."""
-        return all(self._word_covered(w, positions, doc_level=not term.is_year) for w in key_words(term))
-
-    def _word_covered(self, word: str, positions: list[int], doc_level: bool = True) -> bool:
+    def _word_chunks(self, word: str) -> np.ndarray:
+        """Chunks mentioning the word, or, where it names a place, any of the place's other
+        forms ("Irish" finds "Ireland")."""
         found = self.chunks_with(word)
-        if not len(found):
-            return False
-        if any((found == p).any() for p in positions):  # np.isin costs more on a few positions
-            return True
-        if not doc_level:
-            return False
+        place = places().find(word)
+        for form in place.forms if place else ():
+            if form != word.lower():
+                found = np.union1d(found, self._all_of(tuple(w for w in form.split() if w not in GLUE) or (form,),
+                                                       expand=False))
+        return found
+
+    def _all_of(self, words: tuple[str, ...], expand: bool = True) -> np.ndarray:
+        """Chunks mentioning every one of the words."""
+        lookup = self._word_chunks if expand else self.chunks_with
+        found = lookup(words[0])
+        for w in words[1:]:
+            if not len(found):
+                break
+            found = np.intersect1d(found, lookup(w))
+        return found
+
+    def term_chunks(self, term: Term) -> np.ndarray:
+        """Chunks mentioning the term: all its key words in one chunk; a place in any of its
+        forms ("Czech Republic" finds "Czechia"); an acronym as itself or spelled out as the
+        documents define it."""
+        if term.words not in self._terms:
+            found = self._all_of(term.key_words)
+            place = places().find(term.text)
+            for form in place.forms if place else ():
+                found = np.union1d(found, self._all_of(tuple(w for w in form.split() if w not in GLUE) or (form,),
+                                                       expand=False))
+            if term.is_acronym and len(term.words) == 1:
+                spelled = self.acronyms().get(term.words[0])
+                if spelled:
+                    found = np.union1d(found, self._all_of(spelled))
+            self._terms[term.words] = found
+        return self._terms[term.words]
+
+    def acronyms(self) -> dict[str, tuple[str, ...]]:
+        gen = self.index.generation
+        if _ACRONYMS.get(id(gen), (None,))[0] is not gen:  # once per loaded generation
+            _ACRONYMS.clear()
+            _ACRONYMS[id(gen)] = (gen, _acronyms(c.text for c in self.index.chunks))
+        return _ACRONYMS[id(gen)][1]
+
+    def idf(self, found: np.ndarray | int) -> float:
+        n = found if isinstance(found, int) else len(found)
+        return math.log((self.n + 1) / (n + 1))
+
+    def _about(self, found: np.ndarray, positions: list[int]) -> bool:
+        """Is this what the document of one of these chunks is about (in a share of its chunks)?"""
         for p in positions:
             lo, hi = self.index.doc_range(self.index.chunks[p].doc_id)
-            inside = np.count_nonzero((found >= lo) & (found < hi))
-            if inside >= DOC_TOPIC_SHARE * (hi - lo):
+            if np.count_nonzero((found >= lo) & (found < hi)) >= DOC_TOPIC_SHARE * (hi - lo):
                 return True
         return False
 
-    def _in_text(self, word: str, stems: set[str]) -> bool:
-        """Is `word` (stemmed, or a variant of it) among these stems? No prefix matching here:
-        "psychiatric" services are not "psychiatrists"."""
-        mine = self.index.generation.sparse.stems(word) | {v for alt in VARIANTS.get(word, ())
-                                                            for v in self.index.generation.sparse.stems(alt)}
-        return bool(mine & stems)
+    def covered(self, term: Term, positions: list[int]) -> bool:
+        """The term is in one of these chunks, or (a name) is what their document is about."""
+        found = self.term_chunks(term)
+        if not len(found):
+            return False
+        if np.isin(positions, found).any():
+            return True
+        return not term.is_year and self._about(found, positions)
 
-    def supports(self, terms: list[Term], hit: Hit) -> bool:
+    def supports(self, q: Question, hit: Hit) -> bool:
         """Does this passage (or its document) mention every name in the question? (Years are
-        checked in the sentences quoted: a passage that names 2023 in passing is no better.)"""
+        checked in the sentences quoted: a passage that names a year in passing is no better.)"""
         pos = [self.index.position(hit.chunk_id)]
-        return all(self.covered(t, pos) for t in terms if t.gates and not t.is_year and self.in_corpus(t))
+        return all(self.covered(t, pos) for t in q.named if t.gates and not t.is_year and len(self.term_chunks(t)))
 
-    def judge(self, question: str, hits: list[Hit], cited: list[Hit], quoted: list[str],
-              sentence_similarity: float, limits: Thresholds) -> Verdict:
-        """Answerable, or not and why, from the question, the passages the answer quotes and
-        the sentences it quotes."""
-        terms = question_terms(question)
-        named = [t for t in terms if t.named]
-        content = [t for t in terms if not t.named]
-        similarity = max((h.similarity or 0.0 for h in hits), default=0.0)
-        positions = [self.index.position(h.chunk_id) for h in cited]
-        absent = [t.text for t in named if not self.in_corpus(t)]
-        # Names must be in the quoted passages or be what their document is about; a year
-        # asked about must be in the quoted passages themselves.
-        unsupported = [t.text for t in named if t.gates and t.text not in absent and not self.covered(t, positions)]
-        weights = {t.words[0]: self.idf(t.words[0]) for t in content}
+    def speaks_of_all(self, q: Question, hit: Hit) -> bool:
+        """Does this passage speak of every name and acronym of the question that the library
+        has (in it, or as what its document is about)?"""
+        pos = [self.index.position(hit.chunk_id)]
+        return all(self.covered(t, pos) for t in q.subjects if len(self.term_chunks(t)))
+
+    def _stems_of(self, word: str) -> frozenset[str]:
+        """A word's stems, and those of the other forms of the place it names."""
+        return stems(" ".join((word,) + places().forms(word)))
+
+    # -- the evidence -------------------------------------------------------------------------
+    def signals(self, q: Question, ev: Evidence) -> Signals:
+        """Every signal of `Signals` for this question and what the answer would quote."""
+        closest = tuple(dict.fromkeys(h.title for h in ev.hits))[:2]
+        absent = tuple(t.text for t in q.named if not len(self.term_chunks(t)))
+        content = [t for t in q.content if t.words[0] not in GLUE]
+        missing = [t.text for t in content if not len(self.term_chunks(t))]
+        absent_words = ()
+        if content and len(missing) == len(content):  # none of its words is in any document
+            absent_words = tuple(w for w in missing if len(w) >= 5) or tuple(missing)
+        absent_share = len(missing) / len(content) if content else 0.0
+        if not ev.hits or not ev.cited:
+            return Signals(absent_names=absent, absent_words=absent_words, unquotable=bool(ev.hits),
+                           closest=closest, similarity=0.0, sentence_similarity=0.0, coverage=0.0,
+                           passage_together=0.0, answer_support=0.0, absent_share=absent_share)
+        positions = [self.index.position(h.chunk_id) for h in ev.cited]
+        # Names must be in the quoted passages or be what their documents are about.
+        unsupported = tuple(t.text for t in q.named if t.gates and not t.is_year and t.text not in absent
+                            and not self.covered(t, positions))
+        cited_text = " ".join(h.title + " " + h.text for h in ev.cited)
+        missing_years = tuple(y for y in q.years if y not in cited_text and not any(y in s for s in ev.quoted))
+        quoted_stems = [stems(s) for s in ev.quoted]
+        weights = self.term_weights(q)
+        support = self.support(q, ev.quoted, ev.quoted_from)
+        lead = ev.quoted[int(np.argmax(support))] if len(support) else ""
+        # The year, figure or amount asked for must stand in a sentence about what is asked.
+        answering = [v for text, v in zip(ev.quoted, support) if holds_kind(q.kind, text)]
+        # A year asked, where the sentence that answers best gives others: figures for another year.
+        other_years = ()
+        if q.years and not any(y in s for y in q.years for s in ev.quoted) and YEAR.search(lead):
+            other_years = tuple(dict.fromkeys(YEAR.findall(lead)))
+        unspoken = self.unspoken(q)
+        holder = q.office if q.office and not any(names_holder(s, q.office) for s in ev.quoted) else ""
+        kind = ""
+        if not any(holds_kind(q.kind, s) for s in ev.quoted):
+            kind = {"year": "year", "number": "figure", "money": "amount of money"}[q.kind]
+        words = {t.words[0]: v for t in content for v in [weights.get(t.words)] if v}
+        coverage = sum(v for w, v in words.items() if np.isin(positions, self.chunks_with(w)).any()) / \
+            (sum(words.values()) or 1.0)
+        return Signals(
+            absent_names=absent, absent_words=absent_words, unquotable=False, unsupported_names=unsupported,
+            missing_years=missing_years, other_years=(", ".join(q.years), ", ".join(other_years)) if other_years else (),
+            unspoken=unspoken, missing_holder=holder, missing_kind=kind,
+            similarity=max((h.similarity or 0.0 for h in ev.hits), default=0.0),
+            sentence_similarity=ev.sentence_similarity, coverage=coverage if words else 1.0,
+            passage_together=self.together(q), answer_support=float(max(answering, default=0.0)) if weights else 1.0,
+            focus_missing=self._missing_focus(q, ev.quoted, quoted_stems), absent_share=absent_share, closest=closest)
+
+    def term_weights(self, q: Question) -> dict[tuple[str, ...], float]:
+        """The rarity (idf) of each of the question's terms that some document has."""
+        return {t.words: self.idf(self.term_chunks(t)) for t in q.terms
+                if t.words[0] not in GLUE and len(self.term_chunks(t))}
+
+    def support(self, q: Question, texts: list[str], passages: list[Hit]) -> np.ndarray:
+        """For each sentence (from the passage beside it), the share of the question's terms,
+        weighted by rarity, that it holds (`_holds`)."""
+        weights = self.term_weights(q)
         total = sum(weights.values()) or 1.0
-        missing = [w for w in weights if not len(self.chunks_with(w))]
-        # Counted, not weighted by rarity: a word no document uses gets the top weight, so one
-        # everyday word ("jump") would outweigh the rest of a question the documents answer.
-        absent_share = len(missing) / len(weights) if weights else 0.0
-        coverage = (sum(weights[w] for w in weights if positions and self._word_covered(w, positions, False))
-                    / total) if weights else 1.0
-        said = self.index.generation.sparse.stems(" ".join(quoted))
-        wants = answer_kind(question)
-        # A year, a figure, an amount or an office holder is checked (a reason has too many
-        # wordings to check).
-        typed = wants not in ("year", "number", "money") or any(KIND_PATTERNS[wants].search(s) for s in quoted)
-        office = office_asked(question)
-        if office:  # the office named is not an answer: the person holding it is
-            typed = any(names_holder(s, office) for s in quoted)
-        # What a figure is asked of must be named where the figure is: "How many psychiatrists
-        # ..." is not answered by a sentence on physicians. Common words ("people", "countries")
-        # are too often paraphrased to count.
-        counted = counted_words(question)
-        telling = [w for w in counted if len(self.chunks_with(w)) and self.idf(w) >= FOCUS_IDF]
-        focus = None
-        if counted and not len(self.chunks_with(counted[0])):  # "polio vaccination": no document names polio
-            focus, typed = counted[0], False
-        elif telling and not any(self._in_text(w, said) for w in telling):
-            focus, typed = max(telling, key=self.idf), False
-        signals = {"similarity": round(similarity, 4), "sentence_similarity": round(sentence_similarity, 4),
-                   "absent_named": absent, "unsupported_named": unsupported,
-                   "absent_words": missing, "absent_share": round(absent_share, 4), "coverage": round(coverage, 4),
-                   "wants": wants, "typed": typed, "focus": focus, "office": office,
-                   "quotable": bool(cited), "any_hits": bool(hits)}
-        ok, reason = decide(signals, limits)
-        if not ok and hits:
-            reason += f" The closest passages are from {_about(hits)}."
-        return Verdict(ok, reason, signals)
+        out = np.zeros(len(texts))
+        for i, (text, hit) in enumerate(zip(texts, passages)):
+            found, position = stems(text), self.index.position(hit.chunk_id)
+            out[i] = sum(v for t in q.terms if t.words in weights and self._holds(t, text, found, position)
+                         for v in [weights[t.words]]) / total
+        return out
 
+    def _holds(self, term: Term, text: str, text_stems: frozenset[str], position: int) -> bool:
+        """Does this sentence hold the term: a word or year in it, a name in it, in its passage,
+        or as what its document is about?"""
+        if term.is_year:
+            return term.text in text
+        if term.named:
+            return self.covered(term, [position]) or bool(self._stems_of(term.text) <= text_stems)
+        return bool(self._stems_of(term.words[0]) & text_stems)
 
-def decide(signals: dict, limits: Thresholds) -> tuple[bool, str]:
-    """(answerable, why not) from a question's signals: rules first, then the thresholds."""
-    if signals["absent_named"]:  # the plainest reason, whatever the passages found are
-        return False, f"No document mentions {_join(signals['absent_named'])}."
-    if not signals["quotable"]:
-        return False, ("None of the closest passages is running text that could be quoted (they "
-                       "are reference lists, contents or figures)." if signals["any_hits"] else
-                       "Nothing in the documents matches it.")
-    if signals["unsupported_named"]:
-        return False, f"The passages closest to the question do not mention {_join(signals['unsupported_named'])}."
-    if signals["absent_share"] >= limits.absent_share and signals["absent_words"]:
-        # Name the telling words ("football", "league"), not short ones like "won".
-        telling = [w for w in signals["absent_words"] if len(w) >= 5] or signals["absent_words"]
-        return False, f"No document mentions {_join(telling)}."
-    if not signals["typed"]:
-        if signals.get("office"):
-            return False, f"The closest passages do not say who the {signals['office']} is."
-        if signals.get("focus") and signals["focus"] in signals["absent_words"]:
-            return False, f"No document mentions {signals['focus']}."
-        if signals.get("focus"):
-            return False, f"The closest passages give no figure for {signals['focus']}."
-        wants = {"year": "a year", "number": "a figure", "money": "amount of money"}.get(signals["wants"], "answer")
-        return False, f"The closest passages give no {wants} for this."
-    if signals["similarity"] < limits.similarity:
-        return False, f"No passage is close to the question (best similarity {signals['similarity']:.2f})."
-    if signals["sentence_similarity"] < limits.sentence_similarity:
-        return False, "No sentence of the closest passages is close enough to the question to answer it."
-    if signals["coverage"] < limits.coverage:
-        return False, "The closest passages share too little with the question to answer it."
-    return True, ""
+    def _mask(self, term: Term) -> np.ndarray:
+        mark = np.zeros(self.n, dtype=bool)
+        mark[self.term_chunks(term)] = True
+        return mark
 
+    def scope(self, term: Term) -> np.ndarray:
+        """Which passages speak of a name: those mentioning it, the ones next to them on the same
+        page or section (a passage goes on about what the one before it named), and every
+        passage of a document that is about it."""
+        key = ("scope",) + term.words
+        if key not in self._terms:
+            found = self.term_chunks(term)
+            mark = self._mask(term)
+            for p in found:
+                for near in (p - 1, p + 1):
+                    if 0 <= near < self.n and _same_block(self.index.chunks[near], self.index.chunks[p]):
+                        mark[near] = True
+            for doc in {self.index.chunks[p].doc_id for p in found}:
+                lo, hi = self.index.doc_range(doc)
+                if np.count_nonzero((found >= lo) & (found < hi)) >= DOC_TOPIC_SHARE * (hi - lo):
+                    mark[lo:hi] = True
+            self._terms[key] = mark
+        return self._terms[key]
 
-def _about(hits: list[Hit], n: int = 2) -> str:
-    titles: list[str] = []
-    for h in hits:
-        if h.title not in titles:
-            titles.append(h.title)
-    titles = titles[:n]
-    return " and ".join(f"“{t}”" for t in titles)
+    def unspoken(self, q: Question) -> tuple[str, ...]:
+        """(names, word): what a figure is asked of, where no passage speaking of every name the
+        question gives mentions it ("the suicide rate in <a country>" from documents whose
+        passages on that country never mention suicide)."""
+        names = [t for t in q.subjects if t.gates and len(self.term_chunks(t))]
+        if not q.counted or not names:
+            return ()
+        where = np.logical_and.reduce([self.scope(t) for t in names])
+        missing = [w for w in q.counted if not where[self.chunks_with(w)].any()]
+        return (_join_names([t.text for t in names]), missing[0]) if missing else ()
+
+    def together(self, q: Question) -> float:
+        """The largest share of the question's terms (weighted by rarity) that any one passage of
+        the library holds: its words and years in the passage, its names there or as what the
+        passage's document is about. "GDP" and a country the documents name only elsewhere never
+        stand together, whatever the search found."""
+        weights = self.term_weights(q)
+        total = sum(weights.values())
+        if not total:
+            return 1.0
+        held = np.zeros(self.n)
+        for t in q.terms:
+            if t.words in weights:
+                held += weights[t.words] * (self.scope(t) if t.named and not t.is_year else self._mask(t))
+        return float(held.max()) / total
+
+    def _missing_focus(self, q: Question, quoted: list[str], quoted_stems: list[frozenset[str]]) -> float:
+        """What a figure is asked of ("psychiatrists"), if no quoted sentence with a figure names
+        it: the share of those words (weighted by rarity) that no quoted sentence with a figure holds."""
+        if not q.counted or q.kind not in ("number", "money", None):
+            return 0.0
+        with_figure = [s for text, s in zip(quoted, quoted_stems) if FIGURE.search(text)]
+        rarity = {w: self.idf(self.chunks_with(w)) for w in q.counted}
+        lacking = [v for w, v in rarity.items() if not any(self._stems_of(w) & s for s in with_figure)]
+        return sum(lacking) / (sum(rarity.values()) or 1.0)
+

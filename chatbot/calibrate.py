@@ -1,116 +1,182 @@
-"""Choose the abstention thresholds on question sets with answerable and out-of-scope questions.
+"""Fit the abstention weights on question sets with answerable and out-of-scope questions.
 
-Each question is answered once with every threshold off, keeping the signals the decision
-rests on (chatbot.answerable). Then every combination on a grid is scored offline: the most
-out-of-scope questions refused while at most `max_false` of the answerable ones are, and, among
-the best, the most lenient combination: refusing is the costlier mistake on questions it has
-not seen (the best regions are often far apart, so a "middle" would be arbitrary).
+Each question is answered once with the weights off, keeping its `Signals`. The questions no
+rule refuses are then used to fit a logistic regression over the features of `Signals`
+(`signals.FEATURES`): the probability that the quoted sentences answer the question. The
+threshold below which the chat refuses is chosen on out-of-fold probabilities (each question
+scored by weights fitted without its group: a generated near miss is grouped with its
+answerable twin), as the highest one that refuses at most `max_false` of the answerable
+questions, rules included. So the figures it reports are for questions the weights were not
+fitted on, and the threshold is not set on the same questions that fitted the weights.
 """
 from __future__ import annotations
 
-import itertools
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from chatbot.answer import answer
-from chatbot.answerable import Thresholds, decide
+from chatbot.signals import FEATURES, Signals, Weights, decide
 from index import Index
 from index.evaluate import load_questions
 
-GRID = {
-    "similarity": np.round(np.arange(0.20, 0.52, 0.02), 2),
-    "sentence_similarity": np.round(np.arange(0.30, 0.66, 0.02), 2),
-    "coverage": np.round(np.arange(0.0, 0.42, 0.04), 2),
-    "absent_share": np.round(np.arange(0.5, 1.01, 0.05), 2),  # 1.0: only when no word is in any document
-}
-SLACK = 1  # out-of-scope refusals a laxer grid point may give up (see choose)
-SETTING = {"similarity": "HPSR_ABSTAIN_SIMILARITY", "sentence_similarity": "HPSR_ABSTAIN_SENTENCE_SIMILARITY",
-           "coverage": "HPSR_ABSTAIN_COVERAGE", "absent_share": "HPSR_ABSTAIN_ABSENT_SHARE"}
+FOLDS = 5
+L2 = 1.0  # ridge penalty on the standardized weights: a few features, a few hundred questions
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    refuse: bool  # expect_abstain
+    signals: Signals
+    group: str  # a near miss and its answerable twin share one, so they fall in one fold
+    source: str  # the set it came from ("dev/pdfs", "generated/near_misses")
+
+    @property
+    def by_rule(self) -> bool:
+        return not decide(self.signals, Weights.off())[0]
 
 
 @dataclass
 class Calibration:
-    rows: list[tuple[str, bool, dict]]  # (question id, expect_abstain, signals with every threshold off)
-    chosen: Thresholds
-    abstained_right: int  # out-of-scope questions refused at the chosen thresholds
-    false_abstentions: int  # answerable questions refused at them
+    rows: list[Row]
+    weights: Weights
+    held_out: dict[str, float]  # each row's out-of-fold probability (rows no rule refuses)
 
-    @property
-    def answerable(self) -> int:
-        return sum(1 for _, refuse, _ in self.rows if not refuse)
+    def _refused(self, row: Row, threshold: float) -> bool:
+        return row.by_rule or self.held_out[row.id] < threshold
 
-    @property
-    def out_of_scope(self) -> int:
-        return len(self.rows) - self.answerable
+    def figures(self) -> list[dict]:
+        """Per source set: out-of-scope refused and answerable refused, out of fold."""
+        out = []
+        for source in sorted({r.source for r in self.rows}):
+            rows = [r for r in self.rows if r.source == source]
+            refuse = [r for r in rows if r.refuse]
+            keep = [r for r in rows if not r.refuse]
+            t = self.weights.threshold
+            out.append({"set": source, "questions": len(rows),
+                        "refused": _share(sum(self._refused(r, t) for r in refuse), len(refuse)),
+                        "by_rules": _share(sum(r.by_rule for r in refuse), len(refuse)),
+                        "false_abstentions": _share(sum(self._refused(r, t) for r in keep), len(keep))})
+        return out
 
     def table(self) -> str:
-        """Each question's signals and decision, then the chosen thresholds as settings."""
-        head = f"{'question':10} {'kind':12} {'passage':>7} {'sentence':>8} {'coverage':>8} {'absent':>6}  decision"
-        out = [head]
-        for qid, refuse, sig in sorted(self.rows, key=lambda r: (r[1], r[2]["sentence_similarity"])):
-            ok, reason = decide(sig, self.chosen)
-            out.append(f"{qid:10} {'out of scope' if refuse else 'answerable':12} {sig['similarity']:7.2f} "
-                       f"{sig['sentence_similarity']:8.2f} {sig['coverage']:8.2f} {sig['absent_share']:6.2f}  "
-                       f"{'answer' if ok else 'abstain: ' + reason}")
-        out.append("")
-        out.append(f"out-of-scope refused: {self.abstained_right}/{self.out_of_scope}; "
-                   f"answerable refused (false abstentions): {self.false_abstentions}/{self.answerable}")
-        out.append("chosen thresholds (set as environment variables, or as Settings defaults):")
-        out += [f"  {SETTING[k]}={getattr(self.chosen, k)}" for k in SETTING]
-        return "\n".join(out)
+        lines = [f"{'set':26} {'n':>4} {'out of scope refused':>21} {'(by rules)':>10} {'answerable refused':>19}"]
+        for f in self.figures():
+            lines.append(f"{f['set']:26} {f['questions']:4} {_fmt(f['refused']):>21} {_fmt(f['by_rules']):>10} "
+                         f"{_fmt(f['false_abstentions']):>19}")
+        lines.append("")
+        lines.append("(out of fold: each question scored by weights fitted without it and its twin)")
+        lines.append(f"weights fitted on all {len(self.rows)} questions; refuse below P(answer) = "
+                     f"{self.weights.threshold:.3f}")
+        for n in FEATURES:
+            lines.append(f"  {n:20} {self.weights.coef[n]:+8.3f}   (typical answerable: {self.weights.typical[n]:.3f})")
+        lines.append(f"  {'bias':20} {self.weights.bias:+8.3f}")
+        return "\n".join(lines)
 
 
-def signals(index: Index, questions: list[dict]) -> list[tuple[str, bool, dict]]:
-    """(id, expect_abstain, signals) per question, answered with every threshold off."""
+def _share(n: int, d: int) -> float | None:
+    return round(n / d, 3) if d else None
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def collect(index: Index, files: list[str | Path]) -> list[Row]:
+    """Each question of `files` (JSONL) answered with the weights off, and its signals."""
     rows = []
-    off = Thresholds.off()
-    for q in questions:
-        previous = answer(index, q["previous"], limits=off).search_query if q.get("previous") else None
-        a = answer(index, q["question"], previous=previous, limits=off)
-        rows.append((q.get("id", q["question"]), bool(q.get("expect_abstain")), a.signals))
+    off = Weights.off()
+    for f in files:
+        f = Path(f)
+        for q in load_questions(f):
+            previous = answer(index, q["previous"], weights=off).search_query if q.get("previous") else None
+            a = answer(index, q["question"], previous=previous, weights=off)
+            qid = q.get("id", q["question"])
+            rows.append(Row(qid, bool(q.get("expect_abstain")), a.signals, q.get("twin", qid),
+                            f"{f.parent.name}/{f.stem}"))
     return rows
 
 
-def choose(rows: list[tuple[str, bool, dict]], max_false: float = 0.05, slack: int = SLACK) -> Calibration:
-    """The grid point that refuses the most out-of-scope questions while refusing at most
-    `max_false` of the answerable ones more than the rules alone do (the middle one among
-    equals). The rules (a name no document mentions, a year the passages lack...) do not
-    depend on thresholds; their false abstentions are reported, not traded against."""
-    n_answerable = sum(1 for _, refuse, _ in rows if not refuse)
-    by_rules = sum(1 for _, refuse, sig in rows if not refuse and not decide(sig, Thresholds.off())[0])
-    allowed = by_rules + int(max_false * n_answerable + 1e-9)
-    scored: list[tuple[int, int, tuple]] = []
-    names = list(GRID)
-    for point in itertools.product(*(GRID[n] for n in names)):
-        limits = Thresholds(**dict(zip(names, (float(v) for v in point))))
-        right = wrong = 0
-        for _, refuse, sig in rows:
-            ok, _ = decide(sig, limits)
-            if refuse and not ok:
-                right += 1
-            elif not refuse and not ok:
-                wrong += 1
-        if wrong <= allowed:
-            scored.append((right, -wrong, point))
-    if not scored:  # nothing meets the bound: take the laxest thresholds
-        point = tuple(GRID[n][0] if n != "absent_share" else GRID[n][-1] for n in names)
-        scored = [(0, 0, point)]
-    best = max(s[:2] for s in scored)
-    # One refusal short of the best counts as a tie: on a few dozen questions one refusal is
-    # noise, and a laxer point refuses fewer answerable questions it has not seen.
-    ties = [s[2] for s in scored if s[0] >= best[0] - slack and s[1] >= best[1]]
-    # Leniency: how far each threshold sits from refusing nothing, in grid steps, summed.
-    strictness = {n: {float(v): (i if n != "absent_share" else len(GRID[n]) - 1 - i)
-                      for i, v in enumerate(GRID[n])} for n in names}
-    point = min(ties, key=lambda p: sum(strictness[n][float(v)] for n, v in zip(names, p)))
-    chosen = Thresholds(**{n: round(float(v), 2) for n, v in zip(names, point)})
-    right, wrong = next(s[:2] for s in scored if s[2] == point)
-    return Calibration(rows, chosen, right, -wrong)
+def _logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression (Newton's method), the two
+    classes weighed equally; x is standardized by the caller."""
+    n, d = x.shape
+    sample = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum())) * n
+    xb = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -60, 60)))
+        grad = xb.T @ (sample * (p - y)) + penalty * w
+        hess = (xb * (sample * p * (1 - p))[:, None]).T @ xb + np.diag(penalty)
+        step = np.linalg.solve(hess + 1e-9 * np.eye(d + 1), grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def _fit(rows: list[Row]) -> tuple[dict[str, float], float]:
+    """Coefficients on the raw features, and the bias (fitted standardized, then unscaled)."""
+    x = np.array([r.signals.vector() for r in rows])
+    y = np.array([0.0 if r.refuse else 1.0 for r in rows])
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std < 1e-9] = 1.0
+    w, b = _logistic((x - mean) / std, y)
+    coef = w / std
+    return dict(zip(FEATURES, coef.tolist())), float(b - (coef * mean).sum())
+
+
+def _probability(coef: dict[str, float], bias: float, signals: Signals) -> float:
+    return Weights(coef, bias, 0.0, coef).probability(signals)
+
+
+def _threshold(rows: list[Row], held_out: dict[str, float], max_false: float) -> float:
+    """The highest threshold that refuses at most `max_false` of the answerable rows (rules
+    included): the most out-of-scope questions refused within that bound."""
+    answerable = [r for r in rows if not r.refuse]
+    allowed = int(max_false * len(answerable) + 1e-9) - sum(r.by_rule for r in answerable)
+    scores = sorted(held_out[r.id] for r in answerable if not r.by_rule)
+    if allowed < 0 or not scores:
+        return 0.0
+    if allowed >= len(scores):
+        return 1.0
+    # Refusing the `allowed` lowest-scored answerable questions, and nothing above them: halfway
+    # between the last one refused and the first one kept.
+    low = scores[allowed - 1] if allowed else 0.0
+    return (low + scores[allowed]) / 2
+
+
+def fit(rows: list[Row], max_false: float = 0.05, folds: int = FOLDS, fitted_on: str = "") -> Calibration:
+    """Weights fitted on every row no rule refuses; the threshold from out-of-fold probabilities."""
+    usable = [r for r in rows if not r.by_rule]
+    groups = sorted({r.group for r in usable})
+    fold_of = {g: i % folds for i, g in enumerate(np.random.default_rng(0).permutation(groups))}
+    held_out: dict[str, float] = {}
+    for k in range(folds):
+        train = [r for r in usable if fold_of[r.group] != k]
+        if len({r.refuse for r in train}) < 2:
+            continue
+        coef, bias = _fit(train)
+        for r in usable:
+            if fold_of[r.group] == k:
+                held_out[r.id] = _probability(coef, bias, r.signals)
+    for r in usable:
+        held_out.setdefault(r.id, 1.0)
+    coef, bias = _fit(usable) if len({r.refuse for r in usable}) == 2 else ({n: 0.0 for n in FEATURES}, 0.0)
+    typical: dict[str, float] = defaultdict(float)
+    answerable = [r for r in usable if not r.refuse] or usable
+    for n in FEATURES:
+        typical[n] = float(np.mean([float(getattr(r.signals, n)) for r in answerable])) if answerable else 0.0
+    weights = Weights(coef, bias, _threshold(rows, held_out, max_false), dict(typical), fitted_on)
+    return Calibration(rows, weights, held_out)
 
 
 def calibrate(index: Index, files: list[str | Path], max_false: float = 0.05) -> Calibration:
-    """Signals for every question of `files` (JSONL), then the thresholds chosen from them."""
-    questions = [q for f in files for q in load_questions(f)]
-    return choose(signals(index, questions), max_false)
+    """Signals for every question of `files`, then the weights and threshold fitted on them."""
+    names = ", ".join(f"{Path(f).parent.name}/{Path(f).stem}" for f in files)
+    return fit(collect(index, files), max_false, fitted_on=f"{names} (max_false {max_false})")

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from ingest.errors import HpsrError
 
-# The project's question sets (eval/dev for tuning, eval/test for reporting), in the checkout.
+# The project's question sets, in the checkout: eval/dev (tuning), eval/generated (near misses
+# made from dev by eval/near_misses.py, for fitting the abstention weights) and eval/sealed
+# (held out: measured once, after the work it measures).
 EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
 
 
@@ -79,14 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: $HPSR_AUTH, else none)")
     p.set_defaults(run=_chat)
 
-    p = sub.add_parser("calibrate", help="choose the abstention thresholds on question sets",
-                       description="Answer each question with every abstention threshold off, print "
-                                   "the signals each decision rests on, and choose the thresholds that "
-                                   "refuse the most out-of-scope questions while refusing at most "
-                                   "--max-false of the answerable ones.")
-    p.add_argument("questions", nargs="*", type=Path, help="JSONL files (default: eval/dev/*.jsonl)")
+    p = sub.add_parser("calibrate", help="fit the abstention weights on question sets",
+                       description="Answer each question with the abstention weights off, keep the signals "
+                                   "each decision rests on, fit the weights of those signals (a logistic "
+                                   "regression) and choose the threshold that refuses the most out-of-scope "
+                                   "questions while refusing at most --max-false of the answerable ones, "
+                                   "on questions the weights were not fitted on. Prints the figures; "
+                                   "--write saves the weights.")
+    p.add_argument("questions", nargs="*", type=Path,
+                   help="JSONL files (default: eval/dev/*.jsonl and eval/generated/near_misses.jsonl)")
     p.add_argument("--max-false", type=float, default=0.05,
                    help="largest share of answerable questions it may refuse (default 0.05)")
+    p.add_argument("--write", nargs="?", type=Path, const=True, metavar="FILE",
+                   help="save the weights as JSON to FILE (default: the ones the chat uses, "
+                        "chatbot/data/abstain.json); point HPSR_ABSTAIN_WEIGHTS at another file to use it")
     p.set_defaults(run=_calibrate)
 
     p = sub.add_parser("eval", help="score retrieval (recall@1/5, MRR@10) or answers (--answers)",
@@ -153,12 +161,17 @@ def _chat(args) -> int:
 
 def _calibrate(args) -> int:
     from chatbot.calibrate import calibrate
+    from chatbot.signals import WEIGHTS_FILE
     from index import open_index
 
-    files = args.questions or _sets("dev")
+    files = args.questions or _sets("dev") + _sets("generated")
     _check_files(files)
     result = calibrate(open_index(args.index), files, max_false=args.max_false)
     print(result.table())
+    if args.write:
+        target = WEIGHTS_FILE if args.write is True else args.write
+        result.weights.save(target)
+        print(f"weights written to {target}")
     return 0
 
 

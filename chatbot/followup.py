@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 
-from chatbot.terms import question_terms
+from chatbot.question import OPENER, analyse
+from ingest.lexicon import YEAR, places
 
-_OPENER = re.compile(r"^\s*(?:and|but|also|so|ok(?:ay)?|then|and then|now)\b[\s,]*", re.I)
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
 _PRONOUN = re.compile(r"\b(it|its|they|their|them|theirs)\b", re.I)
+_THERE = re.compile(r"\bthere(?=\s*[?.!]*\s*$)", re.I)  # "... the highest mountain there?", not "is there"
 
 
 def _subject(previous: str) -> str | None:
     """The last named term of the previous question (a name, place, organisation or acronym)."""
-    named = [t.text for t in question_terms(previous) if t.named and not t.is_year]
-    return named[-1] if named else None
+    named = analyse(previous).subjects
+    return named[-1].text if named else None
 
 
 def resolve(question: str, previous: str | None) -> str:
@@ -30,15 +31,21 @@ def resolve(question: str, previous: str | None) -> str:
         return question
     previous = previous.strip()
     about = _WHAT_ABOUT.match(question)
+    opened = OPENER.match(question)
+    tail = question[opened.end():] if opened else question
+    if about or len(tail.split()) <= 4:
+        narrowed = _narrow(previous, about.group(1) if about else tail)
+        if narrowed:  # "And in 2020?", "What about Chile?": the previous question, of that year or place
+            return narrowed
     if about:  # "What about pensioners?": the previous question, asked of something else
         return f"{previous.rstrip('?. ')}: what about {about.group(1)}?"
-    opened = _OPENER.match(question)
-    tail = question[opened.end():] if opened else question
     rest = tail[:1].upper() + tail[1:]
-    own = [t for t in question_terms(rest) if t.named and not t.is_year]
+    own = analyse(rest).subjects
     if own:  # it names its own subject: a new question, whatever it starts with
         return question
     subject = _subject(previous)
+    if _THERE.search(rest) and subject:  # "What is the highest mountain there?"
+        return _THERE.sub(f"in {subject}", rest)
     if _PRONOUN.search(rest) and subject:
         def name(m: re.Match[str]) -> str:
             return f"{subject}'s" if m.group(1).lower() in ("its", "their", "theirs") else subject
@@ -47,3 +54,30 @@ def resolve(question: str, previous: str | None) -> str:
         # "And in 2020?", "Why?": too short to stand alone; the previous question says what about.
         return f"{previous.rstrip('?. ')}: {tail}"
     return rest
+
+
+def _narrow(previous: str, tail: str) -> str | None:
+    """The previous question with its year or place replaced by the one `tail` names (added
+    when it had none), or None if `tail` names neither."""
+    years = YEAR.findall(tail)
+    asked = analyse(f"What about {tail}")  # (a first word is capitalised anyway: not a name there)
+    if years and not asked.subjects:
+        old = YEAR.findall(previous)
+        if old:
+            return previous.replace(old[0], years[0], 1)
+        return f"{previous.rstrip('?. ')} in {years[0]}?"
+    named = [t for t in asked.subjects if places().find(t.text)]
+    if len(named) == 1 and not years:
+        new = places().find(named[0].text)
+        for t in analyse(previous).subjects:
+            place = places().find(t.text)
+            if place == new:
+                return None  # the same place: the follow-up narrows something else
+            if place is not None:
+                # The new place written as the old one was: a name, or an adjective.
+                if place.is_demonym(t.text):
+                    adjectives = [f for f in new.forms if f in new.demonyms and not f.endswith("s")]
+                    return previous.replace(t.text, adjectives[0].title() if adjectives else new.name, 1)
+                return previous.replace(t.text, new.name, 1)
+        return f"{previous.rstrip('?. ')} in {named[0].text}?"
+    return None

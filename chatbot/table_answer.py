@@ -5,78 +5,89 @@ from __future__ import annotations
 
 import re
 
-from chatbot.terms import FUNCTION_WORDS
+from chatbot.question import GLUE, Question
+from ingest.lexicon import YEAR, stem
 from ingest.types import Table
 
 # Words a question uses for a column it does not name as the table does.
-_COLUMN_WORDS = {
+_COLUMN_WORDS = {stem(name): {stem(w) for w in words} for name, words in {
     "number": {"number", "many", "count", "total", "how"},
     "rate": {"rate", "density", "per", "ratio", "10"},
     "status": {"status", "progress", "progressed"},
     "change": {"change", "changed", "introduce", "introduced", "what"},
     "month": {"month", "when"},
     "year": {"year", "when"},
-}
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-
-
-def _stem(word: str) -> str:
-    return word.rstrip("s") if len(word) > 3 else word
+}.items()}
+_ASKING = {stem(w) for w in ("how", "what", "when")}  # ask for a column only with another word
 
 
 def _words(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+    return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+
+
+def _asked(q: Question) -> set[str]:
+    return {stem(w) for w in q.words}
 
 
 def _name(text: str) -> set[str]:
     """The words of a column's name that can name it: "on" in "Cap on user charges" does not
     (though a column named "Other" keeps its one word)."""
     words = re.findall(r"[a-z0-9]+", text.lower())
-    return {_stem(w) for w in [w for w in words if w not in FUNCTION_WORDS] or words}
+    return {stem(w) for w in [w for w in words if w not in GLUE] or words}
 
 
-def columns_asked(question: str, header: tuple[str, ...]) -> list[int]:
+def columns_asked(q: Question, header: tuple[str, ...]) -> list[int]:
     """Indexes of the columns (after the row label) the question asks for; all if it names none.
 
     A year in the question keeps the columns headed with that year; words of a column's name
     ("number", "rate"), or words used for it ("how many", "density"), keep that column.
     """
     columns = list(range(1, len(header)))
-    years = set(_YEAR.findall(question))
-    if years:
-        dated = [j for j in columns if years & set(_YEAR.findall(header[j]))]
+    if q.years:
+        dated = [j for j in columns if set(q.years) & set(YEAR.findall(header[j]))]
         columns = dated or columns
-    asked = _words(question)
+    asked = _asked(q)
     named = []
     for j in columns:
-        name = _name(_YEAR.sub(" ", header[j]))
+        name = _name(YEAR.sub(" ", header[j]))
         if not name:
             continue
         also = set().union(*(_COLUMN_WORDS.get(w, set()) for w in name))
-        if name & asked or also & asked - {"how", "what", "when"} or ({"how", "many"} <= asked and "number" in name):
+        if name & asked or also & asked - _ASKING or ({stem("how"), stem("many")} <= asked and stem("number") in name):
             named.append(j)
     if named and len(named) < len(columns):
         columns = named
     return columns
 
 
-def names_row(table: Table, row: int, question: str) -> bool:
+def names_row(table: Table, row: int, q: Question) -> bool:
     """Does the question name this row: a word of its label, or its initials ("GPs" for
     "General practitioners")?"""
-    asked = _words(question)
+    asked = _asked(q) - {stem(w) for w in GLUE}
     label = [w for w in re.findall(r"[a-z0-9]+", table.rows[row][0].lower()) if len(w) > 2]
     return bool(asked & _words(table.rows[row][0])) or (
         len(label) > 1 and "".join(w[0] for w in label) in {w.rstrip("s") for w in asked})
 
 
-def scored_text(table: Table, row: int, question: str) -> str:
+def asks_table(table: Table, row: int, q: Question) -> bool:
+    """Does the question ask for a value of this table: does it name the row (its label, or two
+    of its words elsewhere in the row: "the year e-prescribing became mandatory"), or name one
+    of its columns and speak of what the caption says the table is about?"""
+    if names_row(table, row, q) or len(q.stems & _words(" ".join(table.rows[row]))) >= 2:
+        return True
+    caption = _words(re.sub(r"^Table\s+\S+", "", table.caption)) - {stem(w) for w in GLUE}
+    narrowed = len(columns_asked(q, table.header)) < len(table.header) - 1
+    return narrowed and bool(caption & _asked(q))
+
+
+def scored_text(table: Table, row: int, q: Question) -> str:
     """A row as it would be shown, to score it: the caption, then the row with the columns asked for."""
-    return f"{table.caption}: {shown(table, [row], question).row_text(0)}"
+    return f"{table.caption}: {shown(table, [row], q).row_text(0)}"
 
 
-def shown(table: Table, rows: list[int], question: str) -> Table:
+def shown(table: Table, rows: list[int], q: Question) -> Table:
     """The rows answering, with the row label and the columns asked for."""
-    keep = [0] + columns_asked(question, table.header)
+    keep = [0] + columns_asked(q, table.header)
     return Table(table.caption, tuple(table.header[j] for j in keep),
                  tuple(tuple(table.rows[r][j] for j in keep) for r in rows),
                  tuple(table.pages[r] for r in rows))

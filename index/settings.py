@@ -97,16 +97,12 @@ class Settings:
     # (pooled from the chunk's own token embeddings, no extra model passes) or "own" (each
     # sentence embedded alone). Compared with `hpsr eval --answers`; see README.
     sentence_vectors: str = "late"
-    # When the chat abstains (chatbot.answerable): chosen on the dev questions with
-    # `hpsr calibrate` (README, "Answers"). HPSR_ABSTAIN_SIMILARITY etc.
-    # Below this cosine between the question and its best passage, nothing answers it;
-    abstain_similarity: float = 0.2
-    # ...nor below this cosine between the question and the best sentence that could be quoted;
-    abstain_sentence_similarity: float = 0.3
-    # ...nor when the quoted passages hold less than this share of its content words (by rarity);
-    abstain_coverage: float = 0.04
-    # ...nor when this share of its content words (by rarity) is in no document at all.
-    abstain_absent_share: float = 1.0
+    # When the chat abstains (chatbot.signals): the weights of its signals, as fitted by
+    # `hpsr calibrate --write FILE` (HPSR_ABSTAIN_WEIGHTS; default: the ones fitted for this
+    # release, chatbot/data/abstain.json), and the probability of an answer below which it
+    # refuses (HPSR_ABSTAIN_THRESHOLD; default: the one fitted with the weights). Lower answers more.
+    abstain_weights: Path | None = None
+    abstain_threshold: float | None = None
 
     @classmethod
     def load(cls, **overrides) -> "Settings":

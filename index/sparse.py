@@ -3,27 +3,13 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from ingest.lexicon import stems, tokenize  # the one tokenizer: questions are matched as chunks are indexed
+
 SPARSE_DIR = "bm25"
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer: Snowball English, so "members" matches "member"
-
-    return Stemmer.Stemmer("english")
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lowercased, English-stopword-free, stemmed word tokens, as the BM25 index stores them."""
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False,
-                          show_progress=False)
 
 
 def write_sparse(gen_dir: Path, texts: list[str]) -> None:
@@ -53,9 +39,9 @@ class Lookup:
             out = np.intersect1d(out, self.postings_of(token))
         return out
 
-    def stems(self, text: str) -> set[str]:
+    def stems(self, text: str) -> frozenset[str]:
         """The stemmed, stopword-free tokens of `text`, as the index stores them."""
-        return set(tokenize([text])[0])
+        return stems(text)
 
 
 class Sparse(Lookup):

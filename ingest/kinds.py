@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import re
 
+from ingest.lexicon import FUNCTION_WORDS  # the glue of prose: a caption or a row of figures has little
+
 TEXT, REFERENCES, CONTENTS, FIGURE = "text", "references", "contents", "figure"
 KINDS = (TEXT, REFERENCES, CONTENTS, FIGURE)
 
-# Words that glue running prose together; a caption, an axis label or a row of figures has few.
-FUNCTION_WORDS = frozenset("""a an the of in on at to for from by with without into onto over under
-between among through during before after about against and or but nor so yet as than that which
-who whom whose what when where why how this these those there here it its they their them he she
-his her we our us you your is are was were be been being has have had do does did can could may
-might must shall should will would not no also only more most less such each every all any both
-either neither some other""".split())
 
 # Marks of a bibliographic entry: links, DOIs, access dates, "Publisher: Place; year" and the like.
 _REFERENCE = re.compile(

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answerable import answer_kind, counted_words, names_holder
+from chatbot.answerable import names_holder
 from chatbot.followup import resolve
-from chatbot.terms import question_terms
+from chatbot.question import analyse
+
+
+def question_terms(question: str):
+    return analyse(question).terms
 
 HSG = "When was Health Systems Global founded?"
 
@@ -21,9 +25,19 @@ HSG = "When was Health Systems Global founded?"
     ("What share of households headed by older people experienced catastrophic spending?",
      "What about pensioners?",
      "What share of households headed by older people experienced catastrophic spending: what about pensioners?"),
-    # Too short to stand alone: the previous question says what about.
+    # A year or a place instead of the previous one: the previous question, narrowed or moved.
     ("How many referrals were made to CiPC in 2024?", "And in 2013?",
-     "How many referrals were made to CiPC in 2024: in 2013?"),
+     "How many referrals were made to CiPC in 2013?"),
+    ("How many nurses did Chile have in 2022?", "What about Norway?", "How many nurses did Norway have in 2022?"),
+    ("What share of Chilean households face catastrophic spending?", "And in Norway?",
+     "What share of Norwegian households face catastrophic spending?"),
+    ("How many doctors work in primary care?", "And in Chile?", "How many doctors work in primary care in Chile?"),
+    ("How many nurses did Chile have in 2022?", "what about the Chilean midwives?",
+     "How many nurses did Chile have in 2022: what about the Chilean midwives?"),  # the same place
+    ("How many doctors work in primary care in Chile?", "What is the highest mountain there?",
+     "What is the highest mountain in Chile?"),
+    # Too short to stand alone: the previous question says what about.
+    ("How many referrals were made to CiPC in 2024?", "And why?", "How many referrals were made to CiPC in 2024: why?"),
     (None, "How many members does it have?", "How many members does it have?"),
 ])
 def test_resolve(previous, question, resolved):
@@ -70,8 +84,8 @@ def test_question_terms_find_names_acronyms_and_years():
     ("Who is eligible for the Minister's free GP care scheme?", None, []),  # asks for no person
 ])
 def test_the_kind_of_answer_asked_for(question, kind, counted):
-    assert answer_kind(question) == kind
-    assert counted_words(question) == counted
+    assert analyse(question).kind == kind
+    assert list(analyse(question).counted) == counted
 
 
 def test_an_office_is_answered_by_the_person_holding_it():

@@ -1,0 +1,225 @@
+"""A question, analysed once: the terms it is about (names, places, acronyms, years, content
+words), the kind of answer it asks for, the office whose holder it asks for, what a figure it
+asks for counts, and the stems its words are matched by. Every later stage reads this value
+(retrieval's pool, sentence choice, tables, answerability, follow-ups) instead of parsing again.
+
+The rules here state general facts about English questions, each with its reason; the word
+lists they use are data files (ingest.lexicon).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest.lexicon import (CONNECTIVES, FUNCTION_WORDS, LIGHT_VERBS, OFFICES_ASKED, POSSESSIVE, QUESTION_WORDS, TOKEN, YEAR,
+                            is_year, places, stems)
+
+GLUE = FUNCTION_WORDS | CONNECTIVES  # never what a question is about
+# Words that join the parts of a name: "Results for Development", "Bank of England". ("in" does
+# not: "the World Cup in Brazil" is two names.)
+_NAME_JOINERS = frozenset({"for", "of", "and", "de", "da", "do", "du", "del", "la", "the", "&"})
+# English adjectives of place end so ("West African", "Estonian", "Japanese", "Danish"): they
+# describe rather than name, so a passage need not repeat them (a table of places says which).
+_DEMONYM_END = re.compile(r"..(?:an|ans|ese|ish|i)$")
+
+# A conversational opener ("And ...", "So, ...", "OK then ..."): not part of what is asked.
+OPENER = re.compile(r"^\s*(?:and|but|also|so|ok(?:ay)?|then|and then|now)\b[\s,]*", re.I)
+
+# The kind of answer asked for. Each pattern is how English asks for it.
+_WHEN = re.compile(r"^\s*(?:when|(?:in |since |by )?(?:what|which) year|since when|by when)\b", re.I)
+_HOW_MANY = re.compile(r"\b(?:how (?:many|much|often|long|large|big|high|low)|what (?:share|proportion|percentage|"
+                       r"percent|number|amount|rate|level|size|fraction)|how much of)\b", re.I)
+_MONEY = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|charge|charged|pay|paid|pays|spend|spent|spends|"
+                    r"price|fee|fees|budget|salary|salaries|wage|wages|earn|earns|invest|invested)\b", re.I)
+# "how much of the list is paid for" asks a share, not an amount of money
+_SHARE = re.compile(r"\b(?:share|percent|percentage|proportion)\b|\bhow much of (?!an? )", re.I)
+_WHY = re.compile(r"^\s*(?:why|for what reason|what (?:caused|explains|drove|led to))\b|"
+                  r"\bhow (?:has|have|did|does|do)\b.*\b(?:benefit|help|affect|improve|reduce|change)", re.I)
+# "Who is the Minister of Health?": asks for the person holding an office. Only articles,
+# modifiers, names and possessives stand between "who is" and the office, so "Who is eligible
+# for the Minister's scheme?" asks for no person.
+_OFFICE = re.compile(r"^\s*(?i:who (?:is|was|are|were|has been)) (?:(?:the|a|an|its|their|current|present|new|"
+                     r"former|acting|deputy|[A-Z][\w-]*|[\w-]+['’]s) ){0,4}(?i:(" +
+                     "|".join(sorted((re.escape(o) for o in OFFICES_ASKED), key=len, reverse=True)) + r"))\b")
+# What a figure is asked of: "how many <psychiatrists> per ...", "what share of <households>",
+# "what is the <polio vaccination> coverage".
+_COUNTED = re.compile(r"\b(?:how many|(?:share|proportion|percentage|number|amount) of)\s+(.+?)(?=\s+(?:do|does|did|"
+                      r"are|is|were|was|have|has|had|can|could|will|would|in|per|across|at|on|with|who|that)\b|[?,]|$)",
+                      re.I)
+_MEASURED = re.compile(r"\bwhat (?:is|was|are|were) (?:the )?(.+?)\s+(?:rate|coverage|salary|salaries|wage|wages|cost|"
+                       r"price|prevalence|incidence|density|ratio|budget)\b", re.I)
+# "What is the <GDP> of ...", "what was the <infant mortality> in ...": the measure asked of a subject.
+_MEASURE_OF = re.compile(r"^\s*what (?:is|was|are|were) (?:the |its |their )?(.+?)\s+(?:of|in|for|among)\s", re.I)
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # as the question writes it: "Costa Rica", "2018", "sourdough"
+    words: tuple[str, ...]  # its words, lowercase, possessive 's dropped
+    named: bool  # a name, acronym or year: an answer that never mentions it is not an answer
+
+    @property
+    def is_acronym(self) -> bool:
+        return all(sum(ch.isupper() for ch in w) >= 2 for w in self.text.split())
+
+    @property
+    def is_year(self) -> bool:
+        return len(self.words) == 1 and is_year(self.words[0])
+
+    @property
+    def is_place(self) -> bool:
+        return places().find(self.text) is not None
+
+    @property
+    def describes(self) -> bool:
+        """An adjective of place ("Japanese", "West African"): it describes rather than names."""
+        place = places().find(self.text)
+        if place is not None:
+            return place.is_demonym(self.text)
+        return self.named and _DEMONYM_END.search(self.words[-1]) is not None
+
+    @property
+    def gates(self) -> bool:
+        """A passage that never mentions it cannot answer: names and years. An acronym does not
+        gate, as its passage may spell it out ("GP", "general practitioner"), nor does an
+        adjective of place, which describes rather than names."""
+        if self.is_year:
+            return True
+        return self.named and not self.is_acronym and not self.describes
+
+    @property
+    def key_words(self) -> tuple[str, ...]:
+        """The words that carry it: joiners and function words dropped."""
+        return tuple(w for w in self.words if w not in _NAME_JOINERS and w not in GLUE) or self.words
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    terms: tuple[Term, ...]  # in question order, each once
+    kind: str | None  # "year", "number", "money", "reason", "person" or None
+    office: str | None  # the office whose holder it asks for ("minister")
+    counted: tuple[str, ...]  # what a figure it asks for is of ("psychiatrists", "polio vaccination")
+    years: tuple[str, ...]  # the years it names
+    words: frozenset[str]  # all its words, lowercase ("how", "many", "nurses")
+    stems: frozenset[str]  # the stems of its terms' words, as the index stores them
+
+    @property
+    def named(self) -> tuple[Term, ...]:
+        return tuple(t for t in self.terms if t.named)
+
+    @property
+    def content(self) -> tuple[Term, ...]:
+        """Its other words: "salary", "psychiatrists" (one word each)."""
+        return tuple(t for t in self.terms if not t.named)
+
+    @property
+    def subjects(self) -> tuple[Term, ...]:
+        """What it names, years aside: what a follow-up's "it" may refer to."""
+        return tuple(t for t in self.terms if t.named and not t.is_year)
+
+
+@lru_cache(maxsize=4096)
+def analyse(text: str) -> Question:
+    """The question's terms, the answer kind asked for and the rest (a pure function of the text)."""
+    opened = OPENER.match(text)
+    if opened and opened.end() < len(text):
+        rest = text[opened.end():]
+        text = rest[:1].upper() + rest[1:]
+    terms = _terms(text)
+    office = _office(text)
+    return Question(text=text, terms=terms, kind=_kind(text, office), office=office, counted=_counted(text),
+                    years=tuple(dict.fromkeys(YEAR.findall(text))),
+                    words=frozenset(w.lower() for w in _tokens(text)[0]),
+                    stems=stems(" ".join(w for t in terms for w in t.key_words)))
+
+
+def _office(text: str) -> str | None:
+    m = _OFFICE.search(text)
+    return m.group(1).lower() if m else None
+
+
+def _kind(text: str, office: str | None) -> str | None:
+    if office:
+        return "person"
+    if _WHEN.search(text):
+        return "year"
+    if _MONEY.search(text) and not _SHARE.search(text):
+        return "money"
+    if _HOW_MANY.search(text):
+        return "number"
+    return "reason" if _WHY.search(text) else None
+
+
+def _counted(text: str) -> tuple[str, ...]:
+    """The words naming what a figure is asked of: the first three after "how many" and the
+    like, less names (judged on their own) and glue."""
+    m = _COUNTED.search(text) or _MEASURED.search(text) or _MEASURE_OF.search(text)
+    if not m:
+        return ()
+    words = re.findall(r"[^\W\d_][\w'’-]+", m.group(1))[:3]
+    # Names are judged on their own; an acronym names a measure ("GDP") and counts.
+    acronym = [sum(c.isupper() for c in w) >= 2 for w in words]
+    return tuple(w if a else w.lower() for w, a in zip(words, acronym) if (a or not w[:1].isupper())
+                 and w.lower() not in GLUE and w.lower() not in QUESTION_WORDS)
+
+
+def _tokens(text: str) -> tuple[list[str], set[int]]:
+    """The tokens, possessive 's dropped, and the positions of those that had one."""
+    raw = TOKEN.findall(text)
+    owners = {i for i, t in enumerate(raw) if POSSESSIVE.search(t)}
+    return [POSSESSIVE.sub("", t).rstrip(".") for t in raw], owners
+
+
+def _is_name_word(token: str, first: bool) -> bool:
+    """Capitalised, an acronym or a year. A question's first word is capitalised anyway
+    ("Roughly what share..."), so there it counts only as an acronym ("WHO", "EU")."""
+    if is_year(token):
+        return True
+    # "I", "group D" and "X-ray" are not names
+    if not token[:1].isupper() or len(token) < 2 or re.match(r"[A-Z]-[A-Za-z]", token):
+        return False
+    acronym = sum(ch.isupper() for ch in token) >= 2
+    if first and not acronym:
+        return False
+    return acronym or token.lower() not in GLUE
+
+
+def _terms(text: str) -> tuple[Term, ...]:
+    """Named terms (runs of capitalised words joined by 'of', 'for'...; acronyms; years) and
+    content words, in question order, each once."""
+    tokens, owners = _tokens(text)
+    terms: list[Term] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        # A capitalised first word followed by another one starts a name ("Health Systems Global").
+        opens_name = i == 0 and tok[:1].isupper() and tok.lower() not in QUESTION_WORDS | GLUE \
+            and i + 1 < len(tokens) and _is_name_word(tokens[i + 1], first=False) and not is_year(tokens[i + 1])
+        if _is_name_word(tok, first=i == 0) or opens_name:
+            run = [tok]
+            j = i + 1
+            # A possessive ends a name: "Japan's Health Ministry" is two.
+            while j < len(tokens) and j - 1 not in owners and not is_year(run[-1]):
+                nxt = tokens[j]
+                if _is_name_word(nxt, first=False) and not is_year(nxt):
+                    run.append(nxt)
+                    j += 1
+                # ... but a place after "of" is a name of its own: "the GDP of Chile", "the
+                # Ministry of Health of Chile" name Chile apart.
+                elif (nxt.lower() in _NAME_JOINERS and j + 1 < len(tokens)
+                      and _is_name_word(tokens[j + 1], first=False) and not is_year(tokens[j + 1])
+                      and tokens[j + 1].lower() not in places().first_words):
+                    run += [nxt, tokens[j + 1]]
+                    j += 2
+                else:
+                    break
+            terms.append(Term(" ".join(run), tuple(w.lower() for w in run), True))
+            i = j
+            continue
+        low = tok.lower()
+        if (len(low) >= 3 or low.isdigit()) and low not in GLUE and low not in QUESTION_WORDS and low not in LIGHT_VERBS:
+            terms.append(Term(tok, (low,), False))
+        i += 1
+    return tuple({t.words: t for t in reversed(terms)}[w] for w in dict.fromkeys(t.words for t in terms))
