@@ -43,7 +43,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def questions() -> list[str]:
-    return [q["question"] for split in ("dev", "test") for f in sorted((REPO / "eval" / split).glob("*.jsonl"))
+    return [q["question"] for split in ("dev",) for f in sorted((REPO / "eval" / split).glob("*.jsonl"))
             if f.stem != "follow_ups" for q in load_questions(f)]
 
 
@@ -135,7 +135,7 @@ def main() -> None:
         proc.terminate()
         proc.wait()
     print(f"\nMachine: {os.cpu_count()} cores, CPU flags: {cpu_flags()}; {time.strftime('%Y-%m-%d')}; "
-          f"{len(qs)} questions (eval/dev and eval/test), {args.seconds:.0f} s per row, query cache off\n")
+          f"{len(qs)} questions (eval/dev), {args.seconds:.0f} s per row, query cache off\n")
     print("| users | requests | answers/s | p50 ms | p95 ms | errors |\n|---|---|---|---|---|---|")
     print(f"| in-process `answer()`, one at a time (baseline) | {len(base)} | {1000 / statistics.mean(base):.1f} "
           f"| {_pct(base, 50):.0f} | {_pct(base, 95):.0f} | 0 |")

@@ -18,10 +18,10 @@ from chatbot.signals import Signals
 from index import Hit, Index
 from ingest.lexicon import FIGURE, MONEY, OFFICE_WORDS, QUANTIFIERS, YEAR, places, stems
 
-PREFIX = 5  # a word this long also finds words sharing its first letters: "Estonian" finds "Estonia"
+PREFIX = 5  # a word this long also finds words sharing its first letters: "Chilean" finds "Chile"
 DOC_TOPIC_SHARE = 0.2  # a word in this share of a document's chunks is what the document is about
 _CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’.-]*)+")
-# "Universal Health Coverage (UHC)": a spelled-out name and its acronym, as documents define them.
+# "Zebra Health Fund (ZHF)": a spelled-out name and its acronym, as documents define them.
 _DEFINED = re.compile(r"\(([A-Z][A-Za-z&]{1,9})\)")
 _SKIP_IN_ACRONYM = frozenset({"of", "for", "and", "the", "in", "on", "&", "to"})
 _ACRONYMS: dict[int, tuple[object, dict]] = {}  # the acronyms of the generation loaded last
@@ -42,7 +42,7 @@ class Evidence:
 def names_holder(sentence: str, office: str) -> bool:
     """Does the sentence name the office and a person: two or more capitalised words that are not
     words of offices, bodies, places or titles ("Health Minister Jane Doe"; not "the Minister
-    for Health" or "Northern Ireland")?"""
+    for Health" or "Northern Territory")?"""
     if not re.search(rf"\b{re.escape(office.split('-')[0])}", sentence, re.I):
         return False
     not_person = OFFICE_WORDS | places().words
@@ -104,14 +104,14 @@ class Judge:
 
     # -- where words and terms are ------------------------------------------------------------
     def chunks_with(self, word: str) -> np.ndarray:
-        """Chunks mentioning the word, its longer forms ("Estonian" finds "Estonia")."""
+        """Chunks mentioning the word, its longer forms ("Chilean" finds "Chile")."""
         if word not in self._found:
             self._found[word] = self.index.mentions(word, prefix=PREFIX if len(word) > PREFIX else 0)
         return self._found[word]
 
     def _word_chunks(self, word: str) -> np.ndarray:
         """Chunks mentioning the word, or, where it names a place, any of the place's other
-        forms ("Irish" finds "Ireland")."""
+        forms ("Filipino" finds "Philippines")."""
         found = self.chunks_with(word)
         place = places().find(word)
         for form in place.forms if place else ():
@@ -132,7 +132,7 @@ class Judge:
 
     def term_chunks(self, term: Term) -> np.ndarray:
         """Chunks mentioning the term: all its key words in one chunk; a place in any of its
-        forms ("Czech Republic" finds "Czechia"); an acronym as itself or spelled out as the
+        forms ("Vietnam" finds "Viet Nam"); an acronym as itself or spelled out as the
         documents define it."""
         if term.words not in self._terms:
             found = self._all_of(term.key_words)

@@ -58,7 +58,7 @@ class ChatApp:
         history += [{"role": "user", "content": escape(ans.question)},
                     {"role": "assistant", "content": answer_markdown(ans)}]
         # The question as searched: a follow-up's subject is named there, so the next
-        # follow-up keeps it ("and how many members does it have?" -> "... does HSG have?").
+        # follow-up keeps it ("and how many members does it have?" -> "... does <its subject> have?").
         return "", history, sources_markdown(ans), ans.search_query or ans.question
 
     def answer_api(self, question: str, doc: str = "", previous: str = "") -> dict:
@@ -149,7 +149,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
                                      label="Chat", latex_delimiters=[])
                 question = gr.Textbox(elem_id="question", label="Question", max_length=MAX_QUESTION_CHARS,
                                       info=f"At most {MAX_QUESTION_CHARS} characters; longer text is cut.",
-                                      placeholder="e.g. When was Health Systems Global founded?")
+                                      placeholder="Ask a question about the documents")
                 with gr.Row():
                     ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear_btn = gr.Button("New conversation", elem_id="clear")

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                                    "expect, optional page / doc / expect_abstain / previous); with "
                                    "--answers, score the chat's answers instead.")
     p.add_argument("questions", nargs="*", type=Path,
-                   help="JSONL files (default: eval/dev and eval/test; retrieval uses their report and pdfs sets)")
+                   help="JSONL files (default: eval/dev; retrieval uses its report, pdfs and tables sets). The "
+                        "held-out split, eval/sealed, is scored only when named")
     p.add_argument("--answers", action="store_true",
                    help="score answers: answered rate, fact in answer, cited page, verbatim quotes, "
                         "abstention on out-of-scope questions, false abstentions, latency")
@@ -189,7 +190,7 @@ def _eval(args) -> int:
         return _eval_answers(args)
     modes = args.modes.split(",")
     answerable = ("report", "pdfs", "tables")
-    files = args.questions or ([] if args.beir else _sets("dev", answerable) + _sets("test", answerable))
+    files = args.questions or ([] if args.beir else _sets("dev", answerable))
     rows = []
     if files:
         _check_files(files)
@@ -222,7 +223,7 @@ def _eval_answers(args) -> int:
     from chatbot.evaluate import run_set, table
     from index import open_index
 
-    files = args.questions or _sets("dev") + _sets("test")
+    files = args.questions or _sets("dev")
     _check_files(files)
     idx = open_index(args.index)
     rows = [run_set(idx, f).row() for f in files]

@@ -1,10 +1,10 @@
 """Follow-up questions: name what 'it' or 'their' refers to, so the follow-up stands alone.
 
-"And how many members does it have?" after "When was Health Systems Global founded?" becomes
-"How many members does Health Systems Global have?". That rewritten question is what is
+"And how many members does it have?" after "When was the Zebra Health Fund founded?" becomes
+"How many members does the Zebra Health Fund have?". That rewritten question is what is
 searched, judged answerable or not, and kept as the conversation's last turn, so a second
 follow-up keeps the subject. A follow-up that names its own subject ("and what is the capital
-of France?") is taken as it is: the previous turn does not make it answerable.
+of Chile?") is taken as it is: the previous turn does not make it answerable.
 """
 from __future__ import annotations
 

@@ -16,10 +16,10 @@ from ingest.lexicon import (CONNECTIVES, FUNCTION_WORDS, LIGHT_VERBS, OFFICES_AS
                             is_year, places, stems)
 
 GLUE = FUNCTION_WORDS | CONNECTIVES  # never what a question is about
-# Words that join the parts of a name: "Results for Development", "Bank of England". ("in" does
+# Words that join the parts of a name: "Doctors for Peace", "Bank of Japan". ("in" does
 # not: "the World Cup in Brazil" is two names.)
 _NAME_JOINERS = frozenset({"for", "of", "and", "de", "da", "do", "du", "del", "la", "the", "&"})
-# English adjectives of place end so ("West African", "Estonian", "Japanese", "Danish"): they
+# English adjectives of place end so ("West African", "Chilean", "Japanese", "Thai"): they
 # describe rather than name, so a passage need not repeat them (a table of places says which).
 _DEMONYM_END = re.compile(r"..(?:an|ans|ese|ish|i)$")
 
@@ -55,7 +55,7 @@ _MEASURE_OF = re.compile(r"^\s*what (?:is|was|are|were) (?:the |its |their )?(.+
 
 @dataclass(frozen=True)
 class Term:
-    text: str  # as the question writes it: "Costa Rica", "2018", "sourdough"
+    text: str  # as the question writes it: "Sri Lanka", "2018", "sourdough"
     words: tuple[str, ...]  # its words, lowercase, possessive 's dropped
     named: bool  # a name, acronym or year: an answer that never mentions it is not an answer
 
@@ -174,7 +174,7 @@ def _tokens(text: str) -> tuple[list[str], set[int]]:
 
 def _is_name_word(token: str, first: bool) -> bool:
     """Capitalised, an acronym or a year. A question's first word is capitalised anyway
-    ("Roughly what share..."), so there it counts only as an acronym ("WHO", "EU")."""
+    ("Roughly what share..."), so there it counts only as an acronym ("NATO", "OPEC")."""
     if is_year(token):
         return True
     # "I", "group D" and "X-ray" are not names
@@ -194,7 +194,7 @@ def _terms(text: str) -> tuple[Term, ...]:
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        # A capitalised first word followed by another one starts a name ("Health Systems Global").
+        # A capitalised first word followed by another one starts a name ("Zebra Health Fund").
         opens_name = i == 0 and tok[:1].isupper() and tok.lower() not in QUESTION_WORDS | GLUE \
             and i + 1 < len(tokens) and _is_name_word(tokens[i + 1], first=False) and not is_year(tokens[i + 1])
         if _is_name_word(tok, first=i == 0) or opens_name:

@@ -12,7 +12,7 @@ from ingest.normalize import FOOTNOTE_MARK
 from ingest.types import Table, page_ref
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>=$])")
-_LIST_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.M)  # "16. Obas KA ..." would become a numbered list
+_LIST_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.M)  # "16. Smith KA ..." would become a numbered list
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 KIND_LABELS = {"references": "reference list", "contents": "table of contents", "figure": "figure or table text",
                "table": "table"}
@@ -24,7 +24,7 @@ def escape(text: str) -> str:
 
 
 def footnotes_as_superscript(text: str) -> str:
-    """A document's own footnote marks ("Kosovo[1]") as superscripts, so they never look like
+    """A document's own footnote marks ("Atlantis[1]") as superscripts, so they never look like
     the answer's citations [1]."""
     return FOOTNOTE_MARK.sub(lambda m: re.sub(r"\D", "", m.group()).translate(_SUPERSCRIPT), text)
 

@@ -18,7 +18,7 @@ from ingest.types import Block, Table, page_ref
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
-_DEMONYM_ENDINGS = ("ean", "ian", "an", "ese", "ish", "ar", "i", "n", "s")  # Verde-an, Kosov-ar
+_DEMONYM_ENDINGS = ("ean", "ian", "an", "ese", "ish", "ar", "i", "n", "s")  # Chile-an, Bhutan-ese
 CANDIDATES = 50  # how deep each retriever's list goes before fusion
 
 
@@ -172,8 +172,8 @@ class Index:
         """Positions of the chunks that mention `word` (stemmed; title and section count).
 
         prefix=n (n >= 4): also any indexed word whose stem shares the first n letters of this
-        one's ("Estonian" finds "Estonia"), or is this stem less a demonym ending ("Verdeans"
-        finds "Verde"). Stopwords and absent words give an empty array.
+        one's ("Chilean" finds "Chile"), or is this stem less a demonym ending ("Bhutanese"
+        finds "Bhutan"). Stopwords and absent words give an empty array.
         """
         key = (word.lower(), prefix)
         if key not in self._mentions:
@@ -192,7 +192,7 @@ class Index:
                         i += 1
                 for other in related - {stem}:
                     found = np.union1d(found, sparse.postings_of(other))
-                for end in _DEMONYM_ENDINGS:  # "Israeli" -> "Israel" (the stemmer cuts it to "isra")
+                for end in _DEMONYM_ENDINGS:  # "Omani" -> "Oman" (the stemmer cuts it to "oman")
                     if word.lower().endswith(end) and len(word) - len(end) >= 4:
                         found = np.union1d(found, sparse.postings(word[:-len(end)]))
             if len(self._mentions) > 20_000:

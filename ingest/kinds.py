@@ -18,9 +18,13 @@ KINDS = (TEXT, REFERENCES, CONTENTS, FIGURE)
 _REFERENCE = re.compile(
     r"https?://|www\.|\bdoi\b|\bdoi\.org|\(accessed|\baccessed \d|\bISBN\b|\bISSN\b|\[(?:website|thesis|"
     r"internet|online)\]|\bAvailable (?:at|from)\b|\bet al\.?[,;]|;\s?\d{4}\s?[;(.]|\d{4};\s?\d+\s?\(|"
-    r"\b(?:Geneva|Copenhagen|Brazzaville|London|Lisbon|Dublin|Oxford|New York|Washington,? DC|Paris|"
-    r"Cidade de Praia)\s?:\s", re.I)
-# An entry's opening: "12. Obas KA, Gerold J", "3 World Health Organization. Title".
+    # "Oxford: Oxford University Press;": a place of publication (capitalised words,
+    # not a label such as "Source" or "Box"), a colon, then a publisher's name up to ";" or "("
+    r"(?-i:(?:^|[.;]\s)(?!(?:Source|Sources|Note|Notes|Box|Figure|Fig|Table|Chart|Priority|Key|Step|Case)\b)"
+    r"[A-Z][a-z][\w'’-]*(?:,?\s(?:[A-Z][\w'’-]*|de|da|do)){0,3}\s?:\s[A-Z][\w'’-]*"
+    r"(?:\s(?:[A-Z][\w'’-]*|for|of|and|the|de|on|in|&)){0,10}\s?(?=[;(]|$))",
+    re.I)
+# An entry's opening: "12. Smith KA, Jones J", "3 World Health Organization. Title".
 _ENTRY_START = re.compile(r"^\[?\d{1,3}[.)\]]?\s+\S")
 _AUTHOR = re.compile(r"^(?:\[?\d{1,3}[.)\]]?\s+[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)? [A-Z]{1,3}[,.]|"
                      r"[A-Z][\w'’-]+ [A-Z]{1,3}, [A-Z][\w'’-]+ [A-Z]{1,3}\b)")
@@ -31,6 +35,11 @@ _CONTENTS_RUN = re.compile(r"[a-z]\s(?:[ivxlc]+|\d{1,3})\s(?=\d{1,2}\.\d?|[A-Z])
 _FIGURE_START = re.compile(r"^(?:Fig\.|(?:Figure|Table|Box|Source|Sources|Note|Notes|Chart|Graph)\b)\s*"
                            r"(?:\d|[A-Z]\d|:|\.)", re.I)
 _WORD = re.compile(r"[^\W\d_][\w'’-]*|\d[\d.,%/–-]*", re.UNICODE)
+# A sentence that only points to another part of the document: a note, not a statement of fact.
+_POINTER = re.compile(r"(?:^see|\b(?:can be found|is found|are found|are listed|is listed|are given|is given|are shown|"
+                      r"is shown|are explained|is explained|are defined|is defined))\b[^.(]*\b(?:annex(?:es)?|appendix|"
+                      r"appendices|abbreviations|glossary|table|figure|fig\.|box|section|chapter|page|endnotes?)\b",
+                      re.I)
 _HEADING_REFERENCES = re.compile(r"^(references|bibliography|notes|endnotes|sources|works cited)\b", re.I)
 _HEADING_CONTENTS = re.compile(r"^(contents|table of contents)\b", re.I)
 _NOTE_START = re.compile(r"^(?:\[\s?\d{1,3}\s?\]|\d{1,3}\s+(?=[A-Z])|\d{1,3}[a-z]{2,}\b)")
@@ -166,6 +175,8 @@ def reads_as_prose(sentence: str, item: bool = False) -> bool:
     if number_share(tokens) > 0.3:
         return False
     if _LEADER_DOTS.search(s):  # a contents line ("Foreword ........ v") run into the text
+        return False
+    if len(tokens) <= 25 and _POINTER.search(s):  # "The list of codes can be found in the Abbreviations."
         return False
     upper = sum(t.isupper() and len(t) > 1 for t in tokens)
     if upper > 0.5 * len(tokens):  # running titles in capitals, acronym soup

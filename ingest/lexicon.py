@@ -55,17 +55,13 @@ def _stemmer():
 
 
 # BM25's tokens: lowercased runs of two or more word characters (scikit-learn's and bm25s's
-# pattern), less bm25s's English stopwords, Snowball-stemmed. Written out here (bm25s.tokenize
-# gives the same tokens, tests/test_lexicon.py checks it) because it is called per sentence.
+# pattern), less the stopwords, Snowball-stemmed. Written out here rather than calling
+# bm25s.tokenize (which gives the same tokens: tests/test_lexicon.py checks it) because it is
+# called per sentence, and so that analysing a question imports no search library.
 _SPLIT = re.compile(r"(?u)\b\w\w+\b")
 
 
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    """The stopwords BM25 leaves out (bm25s's English list)."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
+STOPWORDS = word_list("stopwords.txt")  # what BM25 leaves out
 
 
 @lru_cache(maxsize=1 << 16)
@@ -76,8 +72,7 @@ def _stem_token(token: str) -> str:
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lowercased, stopword-free, stemmed word tokens: what the BM25 index stores, and what a
     question's words are matched against."""
-    stop = stopwords()
-    return [[_stem_token(t) for t in _SPLIT.findall(text.lower()) if t not in stop] for text in texts]
+    return [[_stem_token(t) for t in _SPLIT.findall(text.lower()) if t not in STOPWORDS] for text in texts]
 
 
 def stems(text: str) -> frozenset[str]:
@@ -93,9 +88,10 @@ def stem(word: str) -> str:
 
 @dataclass(frozen=True)
 class Place:
-    name: str  # "Czechia"
+    name: str  # "Viet Nam"
     forms: tuple[str, ...]  # every way of writing it, lowercase: names, other names, demonyms
-    demonyms: frozenset[str] = frozenset()  # the forms that describe: "czech", "czechs"
+    demonyms: frozenset[str] = frozenset()  # the forms that describe: "vietnamese"
+    capitals: tuple[str, ...] = ()  # its capital cities, as written: "Hanoi" (a city, not the place)
 
     def is_demonym(self, text: str) -> bool:
         return POSSESSIVE.sub("", text.strip()).lower() in self.demonyms
@@ -103,12 +99,13 @@ class Place:
 
 class Places:
     """Countries and world regions (ingest/data/countries.tsv and regions.tsv): which words name
-    the same place ("Czech Republic", "Czechia", "Czech")."""
+    the same place ("Viet Nam", "Vietnam", "Vietnamese")."""
 
     def __init__(self, places: list[Place]):
         self.places = places
         self._by_form = {f: p for p in places for f in p.forms}
-        self.words = frozenset(w for p in places for f in p.forms for w in re.findall(r"[^\W\d_]+", f))
+        # every word of a place's names and of its capitals: never a person's name
+        self.words = frozenset(w.lower() for p in places for f in p.forms + p.capitals for w in re.findall(r"[^\W\d_]+", f))
         self.first_words = frozenset(f.split()[0] for p in places for f in p.forms)
 
     @classmethod
@@ -118,15 +115,16 @@ class Places:
             lines = [ln for ln in (DATA / name).read_text(encoding="utf-8").splitlines()
                      if ln.strip() and not ln.startswith("#")]
             for line in lines[1:]:  # the first is the column names
-                cells = (line.split("\t") + ["", ""])[:3]
-                forms = [cells[0]] + [f for c in cells[1:] for f in c.split(";") if f.strip()]
+                cells = (line.split("\t") + ["", "", ""])[:4]
+                forms = [cells[0]] + [f for c in cells[1:3] for f in c.split(";") if f.strip()]
                 demonyms = frozenset(f.strip().lower() for f in cells[2].split(";") if f.strip())
                 out.append(Place(cells[0].strip(), tuple(dict.fromkeys(f.strip().lower() for f in forms)),
-                                 demonyms - {cells[0].strip().lower()}))
+                                 demonyms - {cells[0].strip().lower()},
+                                 tuple(c.strip() for c in cells[3].split(";") if c.strip())))
         return cls(out)
 
     def find(self, text: str) -> Place | None:
-        """The place `text` names ("Cape Verdean" -> Cabo Verde), if it names one."""
+        """The place `text` names ("Vietnamese" -> Viet Nam), if it names one."""
         key = POSSESSIVE.sub("", text.strip()).lower()
         return self._by_form.get(key) or self._by_form.get(re.sub(r"^the ", "", key))
 

@@ -25,12 +25,12 @@ def clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-# A document's own footnote mark: "Kosovo[1]", "Kosovo[ 1]", "patients [1]" (not a line's start).
+# A document's own footnote mark: "Atlantis[1]", "Atlantis[ 1]", "patients [1]" (not a line's start).
 FOOTNOTE_MARK = re.compile(r"(?<=[\w.,;:)’\"”])\s?\[\s?\d{1,3}\s?\]")
 
 
 def clean_title(title: str) -> str:
-    """A document title without footnote marks or doubled spaces ("... in Kosovo[1]")."""
+    """A document title without footnote marks or doubled spaces ("... in Atlantis[1]")."""
     return " ".join(FOOTNOTE_MARK.sub("", title).split())
 
 
@@ -78,7 +78,7 @@ def strip_page_furniture(pages: list[str], edge: int = 3, share: float = 0.25) -
     threshold = max(3, share * len(pages))
     furniture = {key for key, n in counts.items() if n >= threshold}
     # The running title itself, without its page number: on a two-page spread it comes twice on
-    # one line ("10 STRATEGY 2024–2028 CABO VERDE STRATEGY 2024–2028 CABO VERDE 11"), and the
+    # one line ("10 STRATEGY 2024–2028 ATLANTIS STRATEGY 2024–2028 ATLANTIS 11"), and the
     # text extractor sometimes runs it into a line of text. Only long titles set in capitals
     # are cut out of lines; a title in ordinary case could be a sentence of the text.
     titles = sorted({k.strip("# ") for k in furniture if len(k.strip("# ")) >= 20}, key=len, reverse=True)

@@ -20,7 +20,7 @@ class Block:
 class Table:
     """A table as extracted from a PDF: caption, one name per column, rows, each row's page."""
 
-    caption: str  # "Table 1 Progress in human resources for health, Cabo Verde 2017–2022"
+    caption: str  # "Table 1 Progress in human resources for health, 2017–2022"
     header: tuple[str, ...]  # levels joined: "2022 · Number"; the first column labels the rows
     rows: tuple[tuple[str, ...], ...]
     pages: tuple[int, ...]  # 1-based physical page of each row (a table may run over pages)
@@ -38,7 +38,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Document:
-    doc_id: str  # stable, from the file name (e.g. "financial-protection-portugal-2025")
+    doc_id: str  # stable, from the file name (e.g. "financial-protection-report-2025")
     title: str
     source: str  # path of the file it was read from
     blocks: tuple[Block, ...]
