@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup chat index test soak eval bench clean
+.PHONY: setup chat index test soak eval calibrate bench clean
 
 PDFJS_VERSION := 4.10.38
 PDFJS := $(VENV)/pdfjs/node_modules/pdfjs-dist/build/pdf.min.mjs
@@ -38,11 +38,15 @@ soak: setup          ## the reliability soak: 24 kills, 60 s of 16 users, 1500 e
 
 SCIFACT ?= ../shared/eval/scifact
 
-eval: index          ## answer and retrieval quality on eval/ (dev and test), and BEIR SciFact if present
+eval: index          ## answer and retrieval quality on eval/dev, and BEIR SciFact if present
 	$(BIN)/hpsr eval --answers
 	$(BIN)/hpsr eval
 	@if [ -d "$(SCIFACT)" ]; then $(BIN)/hpsr eval --beir "$(SCIFACT)"; \
 	else echo "BEIR SciFact skipped: no folder at $(SCIFACT) (set SCIFACT=DIR to a BEIR scifact folder)"; fi
+
+calibrate: index     ## re-make the near misses from eval/dev, then re-fit the abstention weights (chatbot/data/abstain.json)
+	$(BIN)/python eval/near_misses.py
+	$(BIN)/hpsr calibrate --write
 
 bench: setup         ## side-by-side performance benchmark against the LangChain tutorial pipeline
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -5,7 +5,6 @@ documents do not answer (chatbot.answerable), it says so and why.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -56,6 +55,9 @@ class Answer:
     notes: tuple[str, ...] = field(default=())
     reason: str = ""  # why the documents don't answer it, in plain words (when abstained)
     signals: Signals | None = field(default=None, compare=False)  # what the decision rested on
+    # Every candidate sentence (a table row in full) the answer was chosen from: tells a
+    # retrieval miss from a choice miss in the eval.
+    considered: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def rewritten(self) -> bool:
@@ -100,12 +102,13 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
 
     def abstain(reason: str, signals: Signals) -> Answer:
         return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes),
-                      reason, signals)
+                      reason, signals, considered)
 
     # Quote from passages that mention the places and names the question does, if any do.
     pool = [h for h in found if judge.supports(q, h)][:QUOTED_FROM] or list(found[:QUOTED_FROM])
     sentences, contexts = candidates(index, pool, depth=QUOTED_FROM) if hits else ([], {})
     chosen, sims, texts = _choose(index, judge, q, qvec, pool, sentences, max_sentences) if sentences else ([], [], [])
+    considered = tuple(pool[s.hit].table.row_text(s.row) if s.is_row else s.text for s in sentences)
     evidence = Evidence(hits, found, list(dict.fromkeys(pool[sentences[c].hit] for c in chosen)),
                         [texts[c] for c in chosen], [pool[sentences[c].hit] for c in chosen],
                         max((float(sims[c]) for c in chosen), default=0.0))
@@ -115,8 +118,8 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
         if hits:
             reason += " The closest passages are from " + " and ".join(f"“{t}”" for t in signals.closest) + "."
         return abstain(reason, signals)
-    return _compose(index, question, query, q, hits, pool, [sentences[c] for c in chosen], contexts, confidence,
-                    notes, signals)
+    return replace(_compose(index, question, query, q, hits, pool, [sentences[c] for c in chosen], contexts,
+                            confidence, notes, signals), considered=considered)
 
 
 def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: list[Hit], sentences: list[Sentence],
@@ -169,7 +172,7 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
     for i in order:
         if len(chosen) >= n or relevance[i] < relevance[lead] - WEIGHTS["tail"]:
             break
-        if i == lead or sentences[i].is_row != sentences[lead].is_row:
+        if i in chosen or sentences[i].is_row != sentences[lead].is_row:
             continue
         if sentences[i].is_row:  # more rows of the same table, not a repeat of one
             if sentences[i].hit == sentences[lead].hit and not any(float(sv[i] @ sv[j]) > 0.9 for j in chosen[:1]):
@@ -179,7 +182,15 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
         gives = q.kind in ("year", "number", "money") and not any(holds_kind(q.kind, texts[j]) for j in chosen) \
             and holds_kind(q.kind, texts[i])
         close = relevance[i] >= relevance[lead] - WEIGHTS["rival"]  # as good an answer as the lead
-        if (adds or gives or close) and not any(_same(texts[i], texts[j]) for j in chosen):
+        twins = [j for j in chosen if _same(texts[i], texts[j])]
+        if twins:
+            # A near-duplicate (chunk overlap; an anaphoric sentence quoted with the one before
+            # it): the longer of the two stays, as it holds the other.
+            if len(twins) == 1 and len(stems(texts[i])) > len(stems(texts[twins[0]])):
+                chosen[chosen.index(twins[0])] = i
+                held |= _held(q, texts[i], judge, pool[sentences[i].hit])
+            continue
+        if adds or gives or close:
             chosen.append(i)
             held |= adds
     # The year, figure or amount asked for comes first, where a chosen sentence gives it.

@@ -23,6 +23,7 @@ DOC_TOPIC_SHARE = 0.2  # a word in this share of a document's chunks is what the
 _CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’.-]*)+")
 # "Zebra Health Fund (ZHF)": a spelled-out name and its acronym, as documents define them.
 _DEFINED = re.compile(r"\(([A-Z][A-Za-z&]{1,9})\)")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")  # a rough cut into sentences and table rows, for lookups
 _SKIP_IN_ACRONYM = frozenset({"of", "for", "and", "the", "in", "on", "&", "to"})
 _ACRONYMS: dict[int, tuple[object, dict]] = {}  # the acronyms of the generation loaded last
 
@@ -141,11 +142,20 @@ class Judge:
                 found = np.union1d(found, self._all_of(tuple(w for w in form.split() if w not in GLUE) or (form,),
                                                        expand=False))
             if term.is_acronym and len(term.words) == 1:
-                spelled = self.acronyms().get(term.words[0])
+                spelled = self._spelled(term.words[0])
                 if spelled:
                     found = np.union1d(found, self._all_of(spelled))
+            elif term.named and len(term.key_words) > 1:  # a name, also where its acronym stands for it
+                for acronym, spelled in self.acronyms().items():
+                    if spelled == term.key_words:
+                        found = np.union1d(found, self.chunks_with(acronym))
             self._terms[term.words] = found
         return self._terms[term.words]
+
+    def _spelled(self, acronym: str) -> tuple[str, ...] | None:
+        """What an acronym stands for, as the documents define it ("gps" as "gp": a plural)."""
+        found = self.acronyms()
+        return found.get(acronym) or (found.get(acronym[:-1]) if acronym.endswith("s") else None)
 
     def acronyms(self) -> dict[str, tuple[str, ...]]:
         gen = self.index.generation
@@ -218,9 +228,11 @@ class Judge:
         lead = ev.quoted[int(np.argmax(support))] if len(support) else ""
         # The year, figure or amount asked for must stand in a sentence about what is asked.
         answering = [v for text, v in zip(ev.quoted, support) if holds_kind(q.kind, text)]
-        # A year asked, where the sentence that answers best gives others: figures for another year.
+        # A year asked, where the sentence that answers best gives others, and none that answers
+        # nearly as well gives it: figures for another year.
+        close = [text for text, v in zip(ev.quoted, support) if v >= 0.75 * max(support, default=0.0)]
         other_years = ()
-        if q.years and not any(y in s for y in q.years for s in ev.quoted) and YEAR.search(lead):
+        if q.years and not any(y in text for y in q.years for text in close) and YEAR.search(lead):
             other_years = tuple(dict.fromkeys(YEAR.findall(lead)))
         unspoken = self.unspoken(q)
         holder = q.office if q.office and not any(names_holder(s, q.office) for s in ev.quoted) else ""
@@ -290,15 +302,44 @@ class Judge:
         return self._terms[key]
 
     def unspoken(self, q: Question) -> tuple[str, ...]:
-        """(names, word): what a figure is asked of, where no passage speaking of every name the
-        question gives mentions it ("the suicide rate in <a country>" from documents whose
-        passages on that country never mention suicide)."""
+        """(names, word): what the question asks a figure of, where the documents never speak of
+        it where they speak of every name the question gives: no passage does (a measure: "the
+        GDP of <a country>"), or, for a count or an amount, no sentence does beside a figure
+        ("the suicide rate in <a country>" from documents whose passages on that country never
+        mention suicide, or never with a rate)."""
         names = [t for t in q.subjects if t.gates and len(self.term_chunks(t))]
         if not q.counted or not names:
             return ()
         where = np.logical_and.reduce([self.scope(t) for t in names])
-        missing = [w for w in q.counted if not where[self.chunks_with(w)].any()]
-        return (_join_names([t.text for t in names]), missing[0]) if missing else ()
+        # The rarest of its words says most what is asked of ("insurers" in "commercial insurers").
+        word = max(q.counted, key=lambda w: self.idf(self.chunks_with(w)))
+        return () if self._spoken(word, where, q.kind) else (_join_names([t.text for t in names]), word)
+
+    def _spoken(self, word: str, where: np.ndarray, kind: str | None) -> bool:
+        term = Term(word, (word.lower(),), named=sum(c.isupper() for c in word) >= 2)
+        found = [int(p) for p in self.term_chunks(term) if where[p]]
+        if kind not in ("number", "money") or not found:
+            return bool(found)
+        figure = MONEY if kind == "money" else FIGURE
+        forms = self._forms(term)
+        for p in found:
+            for sentence in _SENTENCE.split(self.index.chunks[p].text):
+                if figure.search(sentence) and self._says(forms, stems(sentence)):
+                    return True
+        return False
+
+    def _forms(self, term: Term) -> list[frozenset[str]]:
+        """The stems a sentence must hold to speak of the term: its own, or (an acronym) the
+        words it stands for, or another form of the place it names."""
+        forms = [self._stems_of(term.text)]
+        spelled = self._spelled(term.words[0]) if term.is_acronym else None
+        if spelled:
+            forms.append(stems(" ".join(spelled)))
+        return [f for f in forms if f]
+
+    @staticmethod
+    def _says(forms: list[frozenset[str]], sentence: frozenset[str]) -> bool:
+        return any(form <= sentence for form in forms)
 
     def together(self, q: Question) -> float:
         """The largest share of the question's terms (weighted by rarity) that any one passage of

@@ -230,7 +230,8 @@ def _eval_answers(args) -> int:
     print(table(rows))
     for r in rows:
         if r["misses"] or r["wrong_answers"]:
-            print(f"{r['set']}: fact not in answer: {' '.join(r['misses']) or '-'}; "
+            print(f"{r['set']}: fact not in answer: {' '.join(r['misses']) or '-'} "
+                  f"({len(r['misses_not_retrieved'])} of them not among the candidate sentences); "
                   f"answered though out of scope: {' '.join(r['wrong_answers']) or '-'}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -61,6 +61,12 @@ class Outcome:
         return not self.answer.abstained and any(normalize(e) in text for e in self.question.get("expect", []))
 
     @property
+    def fact_considered(self) -> bool:
+        """The fact was in a candidate sentence the answer was chosen from (a miss otherwise
+        lies with retrieval, not with the choice of sentences or the decision to answer)."""
+        return any(normalize(e) in normalize(t) for e in self.question.get("expect", []) for t in self.answer.considered)
+
+    @property
     def page_right(self) -> bool:
         """A citation names the expected document (and page, for a PDF)."""
         q = self.question
@@ -105,6 +111,9 @@ class SetResult:
             "p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
             "p95_ms": round(float(np.percentile(ms, 95)), 1) if len(ms) else None,
             "misses": [o.question.get("id") for o in answerable if not o.fact_found],
+            # of those, the ones whose fact no candidate sentence held: retrieval's misses
+            "misses_not_retrieved": [o.question.get("id") for o in answerable
+                                     if not o.fact_found and not o.fact_considered],
             "wrong_answers": [o.question.get("id") for o in refuse if not o.answer.abstained],
         }
 

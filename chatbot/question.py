@@ -12,23 +12,21 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.lexicon import (CONNECTIVES, FUNCTION_WORDS, LIGHT_VERBS, OFFICES_ASKED, POSSESSIVE, QUESTION_WORDS, TOKEN, YEAR,
-                            is_year, places, stems)
+from ingest.lexicon import (ADJECTIVE_OF_PLACE, CONNECTIVES, FUNCTION_WORDS, LIGHT_VERBS, OFFICES_ASKED, POSSESSIVE,
+                            QUESTION_WORDS, TOKEN, YEAR, is_year, places, stems)
 
 GLUE = FUNCTION_WORDS | CONNECTIVES  # never what a question is about
 # Words that join the parts of a name: "Doctors for Peace", "Bank of Japan". ("in" does
 # not: "the World Cup in Brazil" is two names.)
 _NAME_JOINERS = frozenset({"for", "of", "and", "de", "da", "do", "du", "del", "la", "the", "&"})
-# English adjectives of place end so ("West African", "Chilean", "Japanese", "Thai"): they
-# describe rather than name, so a passage need not repeat them (a table of places says which).
-_DEMONYM_END = re.compile(r"..(?:an|ans|ese|ish|i)$")
 
 # A conversational opener ("And ...", "So, ...", "OK then ..."): not part of what is asked.
 OPENER = re.compile(r"^\s*(?:and|but|also|so|ok(?:ay)?|then|and then|now)\b[\s,]*", re.I)
 
 # The kind of answer asked for. Each pattern is how English asks for it.
 _WHEN = re.compile(r"^\s*(?:when|(?:in |since |by )?(?:what|which) year|since when|by when)\b", re.I)
-_HOW_MANY = re.compile(r"\b(?:how (?:many|much|often|long|large|big|high|low)|what (?:share|proportion|percentage|"
+_HOW_MANY = re.compile(r"\b(?:how (?:many|much|often|long|large|big|high|low|common|prevalent|widespread|frequent)|"
+                       r"what (?:share|proportion|percentage|"
                        r"percent|number|amount|rate|level|size|fraction)|how much of)\b", re.I)
 _MONEY = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|charge|charged|pay|paid|pays|spend|spent|spends|"
                     r"price|fee|fees|budget|salary|salaries|wage|wages|earn|earns|invest|invested)\b", re.I)
@@ -44,11 +42,18 @@ _OFFICE = re.compile(r"^\s*(?i:who (?:is|was|are|were|has been)) (?:(?:the|a|an|
                      "|".join(sorted((re.escape(o) for o in OFFICES_ASKED), key=len, reverse=True)) + r"))\b")
 # What a figure is asked of: "how many <psychiatrists> per ...", "what share of <households>",
 # "what is the <polio vaccination> coverage".
-_COUNTED = re.compile(r"\b(?:how many|(?:share|proportion|percentage|number|amount) of)\s+(.+?)(?=\s+(?:do|does|did|"
-                      r"are|is|were|was|have|has|had|can|could|will|would|in|per|across|at|on|with|who|that)\b|[?,]|$)",
-                      re.I)
+_COUNTED = re.compile(r"\b(?:how many|(?:share|proportion|percentage|number|amount|prevalence|incidence|rate|cost|"
+                      r"price|level|coverage) of|how (?:common|prevalent|widespread|frequent) (?:is|are|was|were))\s+"
+                      r"(.+?)(?=\s+(?:do|does|did|are|is|were|was|have|has|had|can|could|will|would|in|per|across|at|"
+                      r"on|with|who|that|among|for|by|during|between)\b|[?,]|$)", re.I)
 _MEASURED = re.compile(r"\bwhat (?:is|was|are|were) (?:the )?(.+?)\s+(?:rate|coverage|salary|salaries|wage|wages|cost|"
                        r"price|prevalence|incidence|density|ratio|budget)\b", re.I)
+# A past tense or participle: "-ed", or an irregular one of a verb questions use.
+_PAST = re.compile(r"^(?:\w{3,}ed|sold|paid|spent|bought|built|held|led|met|won|lost|left|kept|saw|seen|took|"
+                   r"gave|got|made|went|came|did|had|said|told)$", re.I)
+# "What is the suicide rate ...", "what was measles vaccination coverage ...": a figure.
+_RATE = re.compile(r"^\s*what (?:is|was|are|were)\b.*\b(?:rate|rates|coverage|prevalence|incidence|density|ratio|"
+                   r"percentage|proportion|share)\b", re.I)
 # "What is the <GDP> of ...", "what was the <infant mortality> in ...": the measure asked of a subject.
 _MEASURE_OF = re.compile(r"^\s*what (?:is|was|are|were) (?:the |its |their )?(.+?)\s+(?:of|in|for|among)\s", re.I)
 
@@ -77,7 +82,7 @@ class Term:
         place = places().find(self.text)
         if place is not None:
             return place.is_demonym(self.text)
-        return self.named and _DEMONYM_END.search(self.words[-1]) is not None
+        return self.named and ADJECTIVE_OF_PLACE.search(self.words[-1]) is not None
 
     @property
     def gates(self) -> bool:
@@ -147,7 +152,7 @@ def _kind(text: str, office: str | None) -> str | None:
         return "year"
     if _MONEY.search(text) and not _SHARE.search(text):
         return "money"
-    if _HOW_MANY.search(text):
+    if _HOW_MANY.search(text) or _RATE.search(text):
         return "number"
     return "reason" if _WHY.search(text) else None
 
@@ -159,6 +164,11 @@ def _counted(text: str) -> tuple[str, ...]:
     if not m:
         return ()
     words = re.findall(r"[^\W\d_][\w'’-]+", m.group(1))[:3]
+    if words[:1] == ["times"]:  # "how many times a year": how often, not what is counted
+        return ()
+    # A verb ends what is counted: "how many insurers sold ...", "how many people got ...".
+    verb = next((i for i, w in enumerate(words) if i and (w.lower() in LIGHT_VERBS or _PAST.search(w))), None)
+    words = words[:verb]
     # Names are judged on their own; an acronym names a measure ("GDP") and counts.
     acronym = [sum(c.isupper() for c in w) >= 2 for w in words]
     return tuple(w if a else w.lower() for w, a in zip(words, acronym) if (a or not w[:1].isupper())

@@ -14,11 +14,11 @@ from index.fusion import rrf, top, weighted, with_best_sentence
 from index.settings import Settings
 from index.paths import path_of, roots
 from index.store import Generation, live_name, open_generation
+from ingest.lexicon import DEMONYM_ENDINGS
 from ingest.types import Block, Table, page_ref
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
-_DEMONYM_ENDINGS = ("ean", "ian", "an", "ese", "ish", "ar", "i", "n", "s")  # Chile-an, Bhutan-ese
 CANDIDATES = 50  # how deep each retriever's list goes before fusion
 
 
@@ -182,7 +182,7 @@ class Index:
             stems = sparse.stems(word)
             if prefix >= 4 and len(stems) == 1:
                 stem = next(iter(stems))
-                related = {stem[:-len(end)] for end in _DEMONYM_ENDINGS
+                related = {stem[:-len(end)] for end in DEMONYM_ENDINGS
                            if stem.endswith(end) and len(stem) - len(end) >= 4}
                 if len(stem) >= prefix:
                     vocab = sparse.vocabulary
@@ -192,7 +192,7 @@ class Index:
                         i += 1
                 for other in related - {stem}:
                     found = np.union1d(found, sparse.postings_of(other))
-                for end in _DEMONYM_ENDINGS:  # "Omani" -> "Oman" (the stemmer cuts it to "oman")
+                for end in DEMONYM_ENDINGS:  # "Omani" -> "Oman" (the stemmer cuts it to "oman")
                     if word.lower().endswith(end) and len(word) - len(end) >= 4:
                         found = np.union1d(found, sparse.postings(word[:-len(end)]))
             if len(self._mentions) > 20_000:

@@ -34,7 +34,9 @@ _LEADER_DOTS = re.compile(r"\.{4,}|(?:\. ){4,}|…{2,}")
 _CONTENTS_RUN = re.compile(r"[a-z]\s(?:[ivxlc]+|\d{1,3})\s(?=\d{1,2}\.\d?|[A-Z])")
 _FIGURE_START = re.compile(r"^(?:Fig\.|(?:Figure|Table|Box|Source|Sources|Note|Notes|Chart|Graph)\b)\s*"
                            r"(?:\d|[A-Z]\d|:|\.)", re.I)
-_WORD = re.compile(r"[^\W\d_][\w'’-]*|\d[\d.,%/–-]*", re.UNICODE)
+# A word, or a figure: "100 000" (thousands set apart by a space) is one figure, not two.
+_WORD = re.compile(r"[^\W\d_][\w'’-]*|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])(?:[.,]\d+)?%?|\d[\d.,%/–-]*",
+                   re.UNICODE)
 # A sentence that only points to another part of the document: a note, not a statement of fact.
 _POINTER = re.compile(r"(?:^see|\b(?:can be found|is found|are found|are listed|is listed|are given|is given|are shown|"
                       r"is shown|are explained|is explained|are defined|is defined))\b[^.(]*\b(?:annex(?:es)?|appendix|"

@@ -28,9 +28,16 @@ LIGHT_VERBS = word_list("light_verbs.txt")  # "get", "took": verbs that carry li
 NUMBER_WORDS = word_list("number_words.txt")  # "eight", "hundred", "third"
 QUANTIFIERS = word_list("quantifiers.txt")  # "most", "a minority": a share without a figure
 OFFICE_WORDS = word_list("offices.txt")  # capitalised words of offices, bodies and titles
-OFFICES_ASKED = word_list("offices_asked.txt")  # offices whose holder a question may ask for
+OFFICES_ASKED = frozenset(line.strip().lower() for line in (DATA / "offices_asked.txt").read_text(encoding="utf-8")
+                          .splitlines() if line.strip() and not line.startswith("#"))  # one office per line
 _CURRENCY = sorted(word_list("currencies.txt"), key=len, reverse=True)
 
+# Endings a place's adjective or people adds to its name, stripped to find the name ("Chilean"
+# -> "Chile", "Kazakhs" -> "Kazakh", "Bhutanese" -> "Bhutan") ...
+DEMONYM_ENDINGS = ("ean", "ian", "an", "ese", "ish", "ar", "i", "n", "s")
+# ... and the endings that mark a capitalised word as such an adjective ("West African",
+# "Japanese", "Thai" is in the place table).
+ADJECTIVE_OF_PLACE = re.compile(r"..(?:an|ans|ese|ish|i)$")
 # A year as documents and questions write it (1800-2099), optionally a decade ("1990s").
 YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)(?!\d)")
 # A figure: digits, or a number word.

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.lexicon import is_year
 from ingest.normalize import dehyphenate, hyphenated_words
 from ingest.types import Table
 
@@ -287,7 +288,7 @@ def _header_columns(region, lines: list[float], x0: float, x1: float) -> list[fl
 
 def is_number(cell: str) -> bool:
     """A figure ("754", "15.3", "€7", "23.23%"); a year alone is a column name, not a figure."""
-    return bool(cell) and _NUMBER.match(cell) is not None and not re.fullmatch(r"(19|20)\d\d", cell)
+    return bool(cell) and _NUMBER.match(cell) is not None and not is_year(cell)
 
 
 def _is_section(row: list[str]) -> bool:
