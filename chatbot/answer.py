@@ -27,9 +27,12 @@ POOL_DEPTH = 20  # passages searched for ones that mention the question's names 
 QUOTED_FROM = 5  # passages whose sentences may be quoted
 SCORED_SENTENCES = 8  # sentences scored by similarity per question, after a cheap first ranking
 # A sentence's relevance: cosine to the question, plus these times the passage's similarity,
-# the share of the question's words it holds, and 1 if it holds the kind of answer asked for;
-# a table row's, plus these if the question names its label or one of its columns.
-# "tail": a sentence scoring this much below the best one is left out.
+# the share of the question's words it holds (by rarity among the candidates), the share of its
+# terms it holds (by rarity in the library: chatbot.answerable.Judge.support), and 1 if it holds
+# the kind of answer asked for; a table row's, plus these if the question names its label or
+# one of its columns. "tail": a sentence scoring this much below the best one is left out;
+# "rival": one scoring within this of the best is quoted too, as as good an answer. Chosen on
+# eval/dev.
 WEIGHTS = {"prior": 0.2, "overlap": 0.3, "support": 0.3, "kind": 0.15, "tail": 0.3, "rival": 0.1,
            "row_label": 0.25, "row_column": 0.1}
 
@@ -99,34 +102,30 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     hits = found[:k]
     confidence = max((h.similarity or 0.0 for h in hits), default=0.0)
     judge = Judge(index)
-
-    def abstain(reason: str, signals: Signals) -> Answer:
-        return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes),
-                      reason, signals, considered)
-
     # Quote from passages that mention the places and names the question does, if any do.
     pool = [h for h in found if judge.supports(q, h)][:QUOTED_FROM] or list(found[:QUOTED_FROM])
     sentences, contexts = candidates(index, pool, depth=QUOTED_FROM) if hits else ([], {})
-    chosen, sims, texts = _choose(index, judge, q, qvec, pool, sentences, max_sentences) if sentences else ([], [], [])
+    chosen, sims, texts, support = _choose(index, judge, q, qvec, pool, sentences, max_sentences) \
+        if sentences else ([], [], [], [])
     considered = tuple(pool[s.hit].table.row_text(s.row) if s.is_row else s.text for s in sentences)
-    evidence = Evidence(hits, found, list(dict.fromkeys(pool[sentences[c].hit] for c in chosen)),
-                        [texts[c] for c in chosen], [pool[sentences[c].hit] for c in chosen],
-                        max((float(sims[c]) for c in chosen), default=0.0))
+    evidence = Evidence(hits, [texts[c] for c in chosen], [pool[sentences[c].hit] for c in chosen],
+                        [float(support[c]) for c in chosen], max((float(sims[c]) for c in chosen), default=0.0))
     signals = judge.signals(q, evidence)
     ok, reason = decide(signals, weights)
     if not ok:
-        if hits:
+        if hits and not signals.nothing_asked:
             reason += " The closest passages are from " + " and ".join(f"“{t}”" for t in signals.closest) + "."
-        return abstain(reason, signals)
+        return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes), reason,
+                      signals, considered)
     return replace(_compose(index, question, query, q, hits, pool, [sentences[c] for c in chosen], contexts,
                             confidence, notes, signals), considered=considered)
 
 
 def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: list[Hit], sentences: list[Sentence],
-            n: int) -> tuple[list[int], np.ndarray, list[str]]:
+            n: int) -> tuple[list[int], np.ndarray, list[str], np.ndarray]:
     """The sentences that answer, best first; every sentence's cosine similarity to the
-    question; and the texts they were scored as (a table row with its caption and the columns
-    asked for).
+    question; the texts they were scored as (a table row with its caption and the columns
+    asked for); and the share of the question's terms each holds (Judge.support).
 
     A sentence's relevance is its cosine to the question, plus: its passage's similarity (a
     prior, so a sentence from a strong passage beats a stray match), the words it shares with
@@ -144,7 +143,8 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
     texts = [scored_text(pool[s.hit].table, s.row, q) if s.is_row else s.text for s in sentences]
     prior = np.array([pool[s.hit].similarity or 0.0 for s in sentences])
     row_match = np.array([_row_match(pool[s.hit].table, s.row, q) if s.is_row else 0.0 for s in sentences])
-    support = judge.support(q, texts, [pool[s.hit] for s in sentences])
+    held = judge.held(q, texts, [pool[s.hit] for s in sentences])
+    support = judge.support(q, held)
     lexical = (WEIGHTS["prior"] * prior + WEIGHTS["overlap"] * _overlap(q, texts)
                + WEIGHTS["support"] * support + WEIGHTS["kind"] * _answer_type(q, texts) + row_match)
     # Sentence vectors come from the index (made at ingest): dot products with the question's
@@ -163,12 +163,15 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
     order = [int(i) for i in np.argsort(-relevance, kind="stable") if relevance[i] > -np.inf]
     # A table answers a question that names one of its rows or columns; a prose question is
     # answered in prose when some prose sentence is a candidate.
+    if q.about:  # "What about doctors?": a sentence about doctors leads, if one is a candidate
+        about = [i for i in order if judge.holds_about(q, texts[i], pool[sentences[i].hit])]
+        order = about + [i for i in order if i not in about]
     lead = order[0]
     if sentences[lead].is_row and not (asks_table(pool[sentences[lead].hit].table, sentences[lead].row, q)
                                        and judge.speaks_of_all(q, pool[sentences[lead].hit])):
         lead = next((i for i in order if not sentences[i].is_row), lead)
     chosen = [lead]
-    held = _held(q, texts[lead], judge, pool[sentences[lead].hit])
+    holds = set(held[lead])
     for i in order:
         if len(chosen) >= n or relevance[i] < relevance[lead] - WEIGHTS["tail"]:
             break
@@ -178,7 +181,7 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
             if sentences[i].hit == sentences[lead].hit and not any(float(sv[i] @ sv[j]) > 0.9 for j in chosen[:1]):
                 chosen.append(i)
             continue
-        adds = _held(q, texts[i], judge, pool[sentences[i].hit]) - held
+        adds = held[i] - holds
         gives = q.kind in ("year", "number", "money") and not any(holds_kind(q.kind, texts[j]) for j in chosen) \
             and holds_kind(q.kind, texts[i])
         close = relevance[i] >= relevance[lead] - WEIGHTS["rival"]  # as good an answer as the lead
@@ -188,21 +191,14 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
             # it): the longer of the two stays, as it holds the other.
             if len(twins) == 1 and len(stems(texts[i])) > len(stems(texts[twins[0]])):
                 chosen[chosen.index(twins[0])] = i
-                held |= _held(q, texts[i], judge, pool[sentences[i].hit])
+                holds |= held[i]
             continue
         if adds or gives or close:
             chosen.append(i)
-            held |= adds
+            holds |= adds
     # The year, figure or amount asked for comes first, where a chosen sentence gives it.
     chosen.sort(key=lambda c: not holds_kind(q.kind, texts[c]))
-    return chosen, sims, texts
-
-
-def _held(q: Question, text: str, judge: Judge, hit: Hit) -> set[tuple[str, ...]]:
-    """The question's terms a sentence holds (chatbot.answerable.Judge.support's test)."""
-    found, position = stems(text), judge.index.position(hit.chunk_id)
-    weights = judge.term_weights(q)
-    return {t.words for t in q.terms if t.words in weights and judge._holds(t, text, found, position)}
+    return chosen, sims, texts, support
 
 
 def _same(a: str, b: str) -> bool:

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 from chatbot.question import GLUE, Question, Term
-from chatbot.signals import Signals
+from chatbot.signals import Signals, join
 from index import Hit, Index
-from ingest.lexicon import FIGURE, MONEY, OFFICE_WORDS, QUANTIFIERS, YEAR, places, stems
+from ingest.lexicon import FIGURE, MONEY, OFFICE_WORDS, POSSESSIVE, QUANTIFIERS, YEAR, places, stems
 
 PREFIX = 5  # a word this long also finds words sharing its first letters: "Chilean" finds "Chile"
 DOC_TOPIC_SHARE = 0.2  # a word in this share of a document's chunks is what the document is about
+_NEAR_OFFICE = 40  # characters (some six words) between an office and the name of its holder
 _CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w'’.-]*)+")
 # "Zebra Health Fund (ZHF)": a spelled-out name and its acronym, as documents define them.
 _DEFINED = re.compile(r"\(([A-Z][A-Za-z&]{1,9})\)")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")  # a rough cut into sentences and table rows, for lookups
-_SKIP_IN_ACRONYM = frozenset({"of", "for", "and", "the", "in", "on", "&", "to"})
-_ACRONYMS: dict[int, tuple[object, dict]] = {}  # the acronyms of the generation loaded last
+# The acronyms each loaded generation defines, made once per generation (and dropped with it).
+_ACRONYMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ACRONYMS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -33,26 +37,33 @@ class Evidence:
     """What an answer would rest on: the passages found and the sentences it would quote."""
 
     hits: list[Hit]  # the top passages
-    found: list[Hit]  # the deeper list they came from
-    cited: list[Hit]  # the passages the quoted sentences are from
     quoted: list[str]  # the sentences (or table rows, with caption and header) it would quote
     quoted_from: list[Hit]  # the passage of each quoted sentence
+    support: list[float]  # the share of the question's terms each quoted sentence holds (Judge.support)
     sentence_similarity: float  # the best quoted sentence's cosine to the question
+
+    @property
+    def cited(self) -> list[Hit]:
+        """The passages the quoted sentences are from, each once."""
+        return list({h.chunk_id: h for h in self.quoted_from}.values())
 
 
 def names_holder(sentence: str, office: str) -> bool:
-    """Does the sentence name the office and a person: two or more capitalised words that are not
-    words of offices, bodies, places or titles ("Health Minister Jane Doe"; not "the Minister
-    for Health" or "Northern Territory")?"""
-    if not re.search(rf"\b{re.escape(office.split('-')[0])}", sentence, re.I):
-        return False
+    """Does the sentence name the office and, next to it, a person: two or more capitalised words
+    that are not words of offices, bodies, places or titles, within a few words of the office
+    ("Health Minister Jane Doe", "Jane Doe, the Minister of Health"; not "the Minister for
+    Health" or "Northern Territory", nor a name further off in a list)?"""
     not_person = OFFICE_WORDS | places().words
-    for m in _CAPITALISED.finditer(sentence):
-        words = [re.sub(r"['’]s$", "", w.strip("'’.,")).lower() for w in m.group().split()]
-        while words and (words[0] in not_person or words[0] in GLUE):  # "The Health Minister ..."
-            words.pop(0)
-        if len(words) >= 2 and not any(w in not_person or w in GLUE for w in words):
-            return True
+    for office_at in re.finditer(rf"\b{re.escape(office.split('-')[0])}", sentence, re.I):
+        lo, hi = office_at.start() - _NEAR_OFFICE, office_at.end() + _NEAR_OFFICE
+        for m in _CAPITALISED.finditer(sentence):
+            if m.end() < lo or m.start() > hi:
+                continue
+            words = [POSSESSIVE.sub("", w.strip("'’.,")).lower() for w in m.group().split()]
+            while words and (words[0] in not_person or words[0] in GLUE):  # "The Health Minister ..."
+                words.pop(0)
+            if len(words) >= 2 and not any(w in not_person or w in GLUE for w in words):
+                return True
     return False
 
 
@@ -78,20 +89,21 @@ def _acronyms(texts) -> dict[str, tuple[str, ...]]:
             letters = acronym.lower().replace("&", "")
             for n in range(1, len(before) + 1):
                 words = [w.lower().strip("'’") for w in before[-n:]]
-                initials = "".join(w[0] for w in words if w not in _SKIP_IN_ACRONYM)
+                initials = "".join(w[0] for w in words if w not in GLUE)
                 every = "".join(w[0] for w in words)
                 if letters in (initials, every):
-                    out.setdefault(acronym.lower(), tuple(w for w in words if w not in _SKIP_IN_ACRONYM))
+                    out.setdefault(acronym.lower(), tuple(w for w in words if w not in GLUE))
                     break
     return out
 
 
+def _word(word: str) -> Term:
+    """A word of a question as a term of its own (an acronym is a name)."""
+    return Term(word, (word.lower(),), named=sum(c.isupper() for c in word) >= 2)
+
+
 def _same_block(a, b) -> bool:
     return a.doc_id == b.doc_id and a.block == b.block and a.block >= 0
-
-
-def _join_names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class Judge:
@@ -100,8 +112,11 @@ class Judge:
     def __init__(self, index: Index):
         self.index = index
         self.n = max(1, len(index.chunks))
-        self._found: dict[str, np.ndarray] = {}
-        self._terms: dict[tuple[str, ...], np.ndarray] = {}
+        self._found: dict[str, np.ndarray] = {}  # word -> chunks
+        self._terms: dict[tuple[str, ...], np.ndarray] = {}  # a term's words -> chunks
+        self._scopes: dict[tuple[str, ...], np.ndarray] = {}  # a name's words -> passages speaking of it
+        self._weights: dict[str, dict[tuple[str, ...], float]] = {}  # question text -> term rarities
+        self._forms: dict[tuple[str, ...], list[frozenset[str]]] = {}  # a term's words -> the stems that say it
 
     # -- where words and terms are ------------------------------------------------------------
     def chunks_with(self, word: str) -> np.ndarray:
@@ -158,11 +173,13 @@ class Judge:
         return found.get(acronym) or (found.get(acronym[:-1]) if acronym.endswith("s") else None)
 
     def acronyms(self) -> dict[str, tuple[str, ...]]:
+        """Acronym -> the words it stands for, as this index's documents define them."""
         gen = self.index.generation
-        if _ACRONYMS.get(id(gen), (None,))[0] is not gen:  # once per loaded generation
-            _ACRONYMS.clear()
-            _ACRONYMS[id(gen)] = (gen, _acronyms(c.text for c in self.index.chunks))
-        return _ACRONYMS[id(gen)][1]
+        with _ACRONYMS_LOCK:
+            found = _ACRONYMS.get(gen)
+            if found is None:
+                found = _ACRONYMS[gen] = _acronyms(c.text for c in self.index.chunks)
+        return found
 
     def idf(self, found: np.ndarray | int) -> float:
         n = found if isinstance(found, int) else len(found)
@@ -197,10 +214,6 @@ class Judge:
         pos = [self.index.position(hit.chunk_id)]
         return all(self.covered(t, pos) for t in q.subjects if len(self.term_chunks(t)))
 
-    def _stems_of(self, word: str) -> frozenset[str]:
-        """A word's stems, and those of the other forms of the place it names."""
-        return stems(" ".join((word,) + places().forms(word)))
-
     # -- the evidence -------------------------------------------------------------------------
     def signals(self, q: Question, ev: Evidence) -> Signals:
         """Every signal of `Signals` for this question and what the answer would quote."""
@@ -212,10 +225,12 @@ class Judge:
         if content and len(missing) == len(content):  # none of its words is in any document
             absent_words = tuple(w for w in missing if len(w) >= 5) or tuple(missing)
         absent_share = len(missing) / len(content) if content else 0.0
+        if not q.terms:
+            return Signals(nothing_asked=True, closest=closest)
         if not ev.hits or not ev.cited:
             return Signals(absent_names=absent, absent_words=absent_words, unquotable=bool(ev.hits),
-                           closest=closest, similarity=0.0, sentence_similarity=0.0, coverage=0.0,
-                           passage_together=0.0, answer_support=0.0, absent_share=absent_share)
+                           closest=closest, sentence_similarity=0.0, coverage=0.0, answer_support=0.0,
+                           absent_share=absent_share)
         positions = [self.index.position(h.chunk_id) for h in ev.cited]
         # Names must be in the quoted passages or be what their documents are about.
         unsupported = tuple(t.text for t in q.named if t.gates and not t.is_year and t.text not in absent
@@ -224,7 +239,7 @@ class Judge:
         missing_years = tuple(y for y in q.years if y not in cited_text and not any(y in s for s in ev.quoted))
         quoted_stems = [stems(s) for s in ev.quoted]
         weights = self.term_weights(q)
-        support = self.support(q, ev.quoted, ev.quoted_from)
+        support = ev.support
         lead = ev.quoted[int(np.argmax(support))] if len(support) else ""
         # The year, figure or amount asked for must stand in a sentence about what is asked.
         answering = [v for text, v in zip(ev.quoted, support) if holds_kind(q.kind, text)]
@@ -235,6 +250,9 @@ class Judge:
         if q.years and not any(y in text for y in q.years for text in close) and YEAR.search(lead):
             other_years = tuple(dict.fromkeys(YEAR.findall(lead)))
         unspoken = self.unspoken(q)
+        about = ""
+        if q.about and not any(self.holds_about(q, text, hit) for text, hit in zip(ev.quoted, ev.quoted_from)):
+            about = " ".join(t.text for t in q.about)
         holder = q.office if q.office and not any(names_holder(s, q.office) for s in ev.quoted) else ""
         kind = ""
         if not any(holds_kind(q.kind, s) for s in ev.quoted):
@@ -245,28 +263,38 @@ class Judge:
         return Signals(
             absent_names=absent, absent_words=absent_words, unquotable=False, unsupported_names=unsupported,
             missing_years=missing_years, other_years=(", ".join(q.years), ", ".join(other_years)) if other_years else (),
-            unspoken=unspoken, missing_holder=holder, missing_kind=kind,
-            similarity=max((h.similarity or 0.0 for h in ev.hits), default=0.0),
+            unspoken=unspoken, missing_about=about, missing_holder=holder, missing_kind=kind,
             sentence_similarity=ev.sentence_similarity, coverage=coverage if words else 1.0,
-            passage_together=self.together(q), answer_support=float(max(answering, default=0.0)) if weights else 1.0,
+            answer_support=float(max(answering, default=0.0)) if weights else 1.0,
             focus_missing=self._missing_focus(q, ev.quoted, quoted_stems), absent_share=absent_share, closest=closest)
+
+    def holds_about(self, q: Question, text: str, hit: Hit) -> bool:
+        """Does the sentence speak of a follow-up's "what about X" (any term of X)?"""
+        found, position = stems(text), self.index.position(hit.chunk_id)
+        return any(self._holds(t, text, found, position) for t in q.about)
 
     def term_weights(self, q: Question) -> dict[tuple[str, ...], float]:
         """The rarity (idf) of each of the question's terms that some document has."""
-        return {t.words: self.idf(self.term_chunks(t)) for t in q.terms
-                if t.words[0] not in GLUE and len(self.term_chunks(t))}
+        if q.text not in self._weights:
+            self._weights[q.text] = {t.words: self.idf(self.term_chunks(t)) for t in q.terms
+                                     if t.words[0] not in GLUE and len(self.term_chunks(t))}
+        return self._weights[q.text]
 
-    def support(self, q: Question, texts: list[str], passages: list[Hit]) -> np.ndarray:
-        """For each sentence (from the passage beside it), the share of the question's terms,
-        weighted by rarity, that it holds (`_holds`)."""
+    def held(self, q: Question, texts: list[str], passages: list[Hit]) -> list[frozenset[tuple[str, ...]]]:
+        """For each sentence (from the passage beside it), the question's terms it holds
+        (`_holds`), among those some document has."""
+        weights = self.term_weights(q)
+        out = []
+        for text, hit in zip(texts, passages):
+            found, position = stems(text), self.index.position(hit.chunk_id)
+            out.append(frozenset(t.words for t in q.terms if t.words in weights and self._holds(t, text, found, position)))
+        return out
+
+    def support(self, q: Question, held: list[frozenset[tuple[str, ...]]]) -> np.ndarray:
+        """The share of the question's terms, weighted by rarity, that each sentence holds."""
         weights = self.term_weights(q)
         total = sum(weights.values()) or 1.0
-        out = np.zeros(len(texts))
-        for i, (text, hit) in enumerate(zip(texts, passages)):
-            found, position = stems(text), self.index.position(hit.chunk_id)
-            out[i] = sum(v for t in q.terms if t.words in weights and self._holds(t, text, found, position)
-                         for v in [weights[t.words]]) / total
-        return out
+        return np.array([sum(weights[w] for w in terms) / total for terms in held])
 
     def _holds(self, term: Term, text: str, text_stems: frozenset[str], position: int) -> bool:
         """Does this sentence hold the term: a word or year in it, a name in it, in its passage,
@@ -274,8 +302,8 @@ class Judge:
         if term.is_year:
             return term.text in text
         if term.named:
-            return self.covered(term, [position]) or bool(self._stems_of(term.text) <= text_stems)
-        return bool(self._stems_of(term.words[0]) & text_stems)
+            return self.covered(term, [position]) or self.says(term, text_stems)
+        return self.says(term, text_stems)
 
     def _mask(self, term: Term) -> np.ndarray:
         mark = np.zeros(self.n, dtype=bool)
@@ -286,8 +314,8 @@ class Judge:
         """Which passages speak of a name: those mentioning it, the ones next to them on the same
         page or section (a passage goes on about what the one before it named), and every
         passage of a document that is about it."""
-        key = ("scope",) + term.words
-        if key not in self._terms:
+        key = term.words
+        if key not in self._scopes:
             found = self.term_chunks(term)
             mark = self._mask(term)
             for p in found:
@@ -298,8 +326,8 @@ class Judge:
                 lo, hi = self.index.doc_range(doc)
                 if np.count_nonzero((found >= lo) & (found < hi)) >= DOC_TOPIC_SHARE * (hi - lo):
                     mark[lo:hi] = True
-            self._terms[key] = mark
-        return self._terms[key]
+            self._scopes[key] = mark
+        return self._scopes[key]
 
     def unspoken(self, q: Question) -> tuple[str, ...]:
         """(names, word): what the question asks a figure of, where the documents never speak of
@@ -313,48 +341,30 @@ class Judge:
         where = np.logical_and.reduce([self.scope(t) for t in names])
         # The rarest of its words says most what is asked of ("insurers" in "commercial insurers").
         word = max(q.counted, key=lambda w: self.idf(self.chunks_with(w)))
-        return () if self._spoken(word, where, q.kind) else (_join_names([t.text for t in names]), word)
+        return () if self._spoken(word, where, q.kind) else (join([t.text for t in names], "and"), word)
 
     def _spoken(self, word: str, where: np.ndarray, kind: str | None) -> bool:
-        term = Term(word, (word.lower(),), named=sum(c.isupper() for c in word) >= 2)
+        term = _word(word)
         found = [int(p) for p in self.term_chunks(term) if where[p]]
         if kind not in ("number", "money") or not found:
             return bool(found)
         figure = MONEY if kind == "money" else FIGURE
-        forms = self._forms(term)
         for p in found:
             for sentence in _SENTENCE.split(self.index.chunks[p].text):
-                if figure.search(sentence) and self._says(forms, stems(sentence)):
+                if figure.search(sentence) and self.says(term, stems(sentence)):
                     return True
         return False
 
-    def _forms(self, term: Term) -> list[frozenset[str]]:
-        """The stems a sentence must hold to speak of the term: its own, or (an acronym) the
-        words it stands for, or another form of the place it names."""
-        forms = [self._stems_of(term.text)]
-        spelled = self._spelled(term.words[0]) if term.is_acronym else None
-        if spelled:
-            forms.append(stems(" ".join(spelled)))
-        return [f for f in forms if f]
-
-    @staticmethod
-    def _says(forms: list[frozenset[str]], sentence: frozenset[str]) -> bool:
-        return any(form <= sentence for form in forms)
-
-    def together(self, q: Question) -> float:
-        """The largest share of the question's terms (weighted by rarity) that any one passage of
-        the library holds: its words and years in the passage, its names there or as what the
-        passage's document is about. "GDP" and a country the documents name only elsewhere never
-        stand together, whatever the search found."""
-        weights = self.term_weights(q)
-        total = sum(weights.values())
-        if not total:
-            return 1.0
-        held = np.zeros(self.n)
-        for t in q.terms:
-            if t.words in weights:
-                held += weights[t.words] * (self.scope(t) if t.named and not t.is_year else self._mask(t))
-        return float(held.max()) / total
+    def says(self, term: Term, sentence: frozenset[str]) -> bool:
+        """Does a sentence (its stems) speak of the term: all the stems of the term, of another
+        form of the place it names, or (an acronym) of the words it stands for?"""
+        if term.words not in self._forms:
+            forms = [stems(" ".join(term.key_words))] + [stems(f) for f in places().forms(term.text)]
+            spelled = self._spelled(term.words[0]) if term.is_acronym else None
+            if spelled:
+                forms.append(stems(" ".join(spelled)))
+            self._forms[term.words] = [f for f in forms if f]
+        return any(form <= sentence for form in self._forms[term.words])
 
     def _missing_focus(self, q: Question, quoted: list[str], quoted_stems: list[frozenset[str]]) -> float:
         """What a figure is asked of ("psychiatrists"), if no quoted sentence with a figure names
@@ -363,6 +373,6 @@ class Judge:
             return 0.0
         with_figure = [s for text, s in zip(quoted, quoted_stems) if FIGURE.search(text)]
         rarity = {w: self.idf(self.chunks_with(w)) for w in q.counted}
-        lacking = [v for w, v in rarity.items() if not any(self._stems_of(w) & s for s in with_figure)]
+        lacking = [v for w, v in rarity.items() if not any(self.says(_word(w), s) for s in with_figure)]
         return sum(lacking) / (sum(rarity.values()) or 1.0)
 

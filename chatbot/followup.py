@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from chatbot.question import OPENER, analyse
+from chatbot.question import ABOUT, OPENER, analyse
 from ingest.lexicon import YEAR, places
 
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)\s*\??\s*$", re.I)
@@ -38,7 +38,7 @@ def resolve(question: str, previous: str | None) -> str:
         if narrowed:  # "And in 2020?", "What about Chile?": the previous question, of that year or place
             return narrowed
     if about:  # "What about pensioners?": the previous question, asked of something else
-        return f"{previous.rstrip('?. ')}: what about {about.group(1)}?"
+        return f"{previous.rstrip('?. ')}{ABOUT} {about.group(1)}?"
     rest = tail[:1].upper() + tail[1:]
     own = analyse(rest).subjects
     if own:  # it names its own subject: a new question, whatever it starts with
@@ -58,9 +58,12 @@ def resolve(question: str, previous: str | None) -> str:
 
 def _narrow(previous: str, tail: str) -> str | None:
     """The previous question with its year or place replaced by the one `tail` names (added
-    when it had none), or None if `tail` names neither."""
+    when it had none), or None if `tail` names neither, or asks something of its own besides
+    ("What is Japan's GDP?" is a question of its own)."""
     years = YEAR.findall(tail)
     asked = analyse(f"What about {tail}")  # (a first word is capitalised anyway: not a name there)
+    if asked.content or len(asked.subjects) > 1:
+        return None
     if years and not asked.subjects:
         old = YEAR.findall(previous)
         if old:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.lexicon import (ADJECTIVE_OF_PLACE, CONNECTIVES, FUNCTION_WORDS, LIGHT_VERBS, OFFICES_ASKED, POSSESSIVE,
+from ingest.lexicon import (CONNECTIVES, FUNCTION_WORDS, LIGHT_VERBS, OFFICES_ASKED, POSSESSIVE,
                             QUESTION_WORDS, TOKEN, YEAR, is_year, places, stems)
 
 GLUE = FUNCTION_WORDS | CONNECTIVES  # never what a question is about
@@ -21,41 +21,52 @@ GLUE = FUNCTION_WORDS | CONNECTIVES  # never what a question is about
 _NAME_JOINERS = frozenset({"for", "of", "and", "de", "da", "do", "du", "del", "la", "the", "&"})
 
 # A conversational opener ("And ...", "So, ...", "OK then ..."): not part of what is asked.
-OPENER = re.compile(r"^\s*(?:and|but|also|so|ok(?:ay)?|then|and then|now)\b[\s,]*", re.I)
+OPENER = re.compile(r"^\s*(?:and then|and|but|also|so|ok(?:ay)?|then|now)(?:\s*,\s*|\s+)", re.I)
+
+# How a follow-up "What about X?" is searched: the previous question, then this, then X; the
+# answer must then speak of X (Question.about).
+ABOUT = ": what about"
+_ABOUT = re.compile(re.escape(ABOUT) + r"\s+(.+?)\s*\??\s*$", re.I)
+
+# The words of asking for a figure, each written once: shares, rates and measures; amounts;
+# nouns and verbs of money; how common something is.
+_SHARES = "share|percent|percentage|proportion|fraction"
+_RATES = _SHARES + "|rate|rates|coverage|prevalence|incidence|density|ratio"
+_AMOUNTS = "number|amount|level|size"
+_MONEY_NOUNS = "cost|costs|price|fee|fees|budget|salary|salaries|wage|wages"
+_MONEY_VERBS = "charge|charged|pay|paid|pays|spend|spent|spends|earn|earns|invest|invested"
+_FREQUENCY = "common|prevalent|widespread|frequent"
+_BE = "is|was|are|were"
 
 # The kind of answer asked for. Each pattern is how English asks for it.
 _WHEN = re.compile(r"^\s*(?:when|(?:in |since |by )?(?:what|which) year|since when|by when)\b", re.I)
-_HOW_MANY = re.compile(r"\b(?:how (?:many|much|often|long|large|big|high|low|common|prevalent|widespread|frequent)|"
-                       r"what (?:share|proportion|percentage|"
-                       r"percent|number|amount|rate|level|size|fraction)|how much of)\b", re.I)
-_MONEY = re.compile(r"\b(?:how much|what)\b.*\b(?:cost|costs|charge|charged|pay|paid|pays|spend|spent|spends|"
-                    r"price|fee|fees|budget|salary|salaries|wage|wages|earn|earns|invest|invested)\b", re.I)
+_HOW_MANY = re.compile(rf"\b(?:how (?:many|much|often|long|large|big|high|low|{_FREQUENCY})|"
+                       rf"what (?:{_SHARES}|{_AMOUNTS}|rate)|how much of)\b", re.I)
+# "What is the suicide rate ...", "what was measles vaccination coverage ...": a figure.
+_RATE = re.compile(rf"^\s*what (?:{_BE})\b.*\b(?:{_RATES})\b", re.I)
+_MONEY = re.compile(rf"\b(?:how much|what)\b.*\b(?:{_MONEY_NOUNS}|{_MONEY_VERBS})\b", re.I)
 # "how much of the list is paid for" asks a share, not an amount of money
-_SHARE = re.compile(r"\b(?:share|percent|percentage|proportion)\b|\bhow much of (?!an? )", re.I)
+_SHARE = re.compile(rf"\b(?:{_SHARES})\b|\bhow much of (?!an? )", re.I)
 _WHY = re.compile(r"^\s*(?:why|for what reason|what (?:caused|explains|drove|led to))\b|"
                   r"\bhow (?:has|have|did|does|do)\b.*\b(?:benefit|help|affect|improve|reduce|change)", re.I)
 # "Who is the Minister of Health?": asks for the person holding an office. Only articles,
 # modifiers, names and possessives stand between "who is" and the office, so "Who is eligible
 # for the Minister's scheme?" asks for no person.
-_OFFICE = re.compile(r"^\s*(?i:who (?:is|was|are|were|has been)) (?:(?:the|a|an|its|their|current|present|new|"
+_OFFICE = re.compile(rf"^\s*(?i:who (?:{_BE}|has been)) (?:(?:the|a|an|its|their|current|present|new|"
                      r"former|acting|deputy|[A-Z][\w-]*|[\w-]+['’]s) ){0,4}(?i:(" +
                      "|".join(sorted((re.escape(o) for o in OFFICES_ASKED), key=len, reverse=True)) + r"))\b")
 # What a figure is asked of: "how many <psychiatrists> per ...", "what share of <households>",
-# "what is the <polio vaccination> coverage".
-_COUNTED = re.compile(r"\b(?:how many|(?:share|proportion|percentage|number|amount|prevalence|incidence|rate|cost|"
-                      r"price|level|coverage) of|how (?:common|prevalent|widespread|frequent) (?:is|are|was|were))\s+"
+# "how common is <sickle cell disease>", "what is the <polio vaccination> coverage", "what is
+# the <GDP> of ...". It ends at an auxiliary or a preposition.
+_COUNTED = re.compile(rf"\b(?:how many|(?:{_RATES}|{_AMOUNTS}|{_MONEY_NOUNS}) of|how (?:{_FREQUENCY}) (?:{_BE}))\s+"
                       r"(.+?)(?=\s+(?:do|does|did|are|is|were|was|have|has|had|can|could|will|would|in|per|across|at|"
                       r"on|with|who|that|among|for|by|during|between)\b|[?,]|$)", re.I)
-_MEASURED = re.compile(r"\bwhat (?:is|was|are|were) (?:the )?(.+?)\s+(?:rate|coverage|salary|salaries|wage|wages|cost|"
-                       r"price|prevalence|incidence|density|ratio|budget)\b", re.I)
-# A past tense or participle: "-ed", or an irregular one of a verb questions use.
-_PAST = re.compile(r"^(?:\w{3,}ed|sold|paid|spent|bought|built|held|led|met|won|lost|left|kept|saw|seen|took|"
-                   r"gave|got|made|went|came|did|had|said|told)$", re.I)
-# "What is the suicide rate ...", "what was measles vaccination coverage ...": a figure.
-_RATE = re.compile(r"^\s*what (?:is|was|are|were)\b.*\b(?:rate|rates|coverage|prevalence|incidence|density|ratio|"
-                   r"percentage|proportion|share)\b", re.I)
-# "What is the <GDP> of ...", "what was the <infant mortality> in ...": the measure asked of a subject.
-_MEASURE_OF = re.compile(r"^\s*what (?:is|was|are|were) (?:the |its |their )?(.+?)\s+(?:of|in|for|among)\s", re.I)
+_MEASURED = re.compile(rf"\bwhat (?:{_BE}) (?:the )?(.+?)\s+(?:{_RATES}|{_MONEY_NOUNS})\b", re.I)
+_MEASURE_OF = re.compile(rf"^\s*what (?:{_BE}) (?:the |its |their )?(.+?)\s+(?:of|in|for|among)\s", re.I)
+# A past tense or participle ends what is counted ("how many insurers sold ..."): "-ed", or an
+# irregular one (the light verbs' forms are in their list).
+_PAST = re.compile(r"^(?:\w{3,}ed|sold|paid|spent|bought|built|held|led|met|won|lost|left|saw|seen|did|had|said|"
+                   r"told)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -73,16 +84,10 @@ class Term:
         return len(self.words) == 1 and is_year(self.words[0])
 
     @property
-    def is_place(self) -> bool:
-        return places().find(self.text) is not None
-
-    @property
     def describes(self) -> bool:
         """An adjective of place ("Japanese", "West African"): it describes rather than names."""
         place = places().find(self.text)
-        if place is not None:
-            return place.is_demonym(self.text)
-        return self.named and ADJECTIVE_OF_PLACE.search(self.words[-1]) is not None
+        return place is not None and place.is_demonym(self.text)
 
     @property
     def gates(self) -> bool:
@@ -109,6 +114,7 @@ class Question:
     years: tuple[str, ...]  # the years it names
     words: frozenset[str]  # all its words, lowercase ("how", "many", "nurses")
     stems: frozenset[str]  # the stems of its terms' words, as the index stores them
+    about: tuple[Term, ...] = ()  # a follow-up's "what about X": the terms of X, which the answer must hold
 
     @property
     def named(self) -> tuple[Term, ...]:
@@ -134,10 +140,12 @@ def analyse(text: str) -> Question:
         text = rest[:1].upper() + rest[1:]
     terms = _terms(text)
     office = _office(text)
+    asked_about = _ABOUT.search(text)
+    about = _terms(f"What about {asked_about.group(1)}?") if asked_about else ()
     return Question(text=text, terms=terms, kind=_kind(text, office), office=office, counted=_counted(text),
                     years=tuple(dict.fromkeys(YEAR.findall(text))),
                     words=frozenset(w.lower() for w in _tokens(text)[0]),
-                    stems=stems(" ".join(w for t in terms for w in t.key_words)))
+                    stems=stems(" ".join(w for t in terms for w in t.key_words)), about=about)
 
 
 def _office(text: str) -> str | None:

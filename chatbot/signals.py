@@ -37,6 +37,9 @@ def _feature(low: str, neutral: float):
 @dataclass(frozen=True)
 class Signals:
     # -- rules, in the order they are applied ---------------------------------------------
+    # The question names nothing to look for ("Why?", "Tell me more.") and follows no other.
+    nothing_asked: bool = _rule(False, "The question names nothing to look for: ask about a subject of the "
+                                       "documents.")
     # Names, places, organisations or acronyms that no document mentions.
     absent_names: tuple[str, ...] = _rule((), "No document mentions {}.")
     # Every word of the question is in no document ("sourdough bread"): nothing to match.
@@ -52,23 +55,19 @@ class Signals:
     missing_years: tuple[str, ...] = _rule((), "The closest passages give nothing for {}.")
     # (names, word): what a figure is asked of, which no passage speaking of the names mentions.
     unspoken: tuple[str, ...] = _rule((), "No passage about {0} mentions {1}.")
+    # A follow-up's "what about X", where no quoted sentence speaks of X.
+    missing_about: str = _rule("", "The closest passages say nothing of {}.")
     # The office whose holder is asked for, where no quoted sentence names a person holding it.
     missing_holder: str = _rule("", "The closest passages do not say who the {} is.")
     # The kind of answer asked for (a year, a figure, an amount of money) that no quoted sentence holds.
     missing_kind: str = _rule("", "The closest passages give no {} for this.")
 
     # -- features, weighed by the fitted weights ------------------------------------------
-    # Cosine similarity of the question and its closest passage.
-    similarity: float = _feature("No passage is close to the question.", 0.6)
     # Cosine similarity of the question and the closest sentence quoted.
     sentence_similarity: float = _feature("No sentence of the closest passages is close enough to the question "
                                           "to answer it.", 0.6)
     # Share of the question's words (weighted by rarity) that the quoted passages hold.
     coverage: float = _feature("The closest passages share too little with the question to answer it.", 1.0)
-    # Share of the question's terms (weighted by rarity) that one passage of the library holds
-    # together (names also where its document is about them).
-    passage_together: float = _feature("No passage of the documents speaks of the question's terms together.",
-                                       1.0)
     # Share of the question's terms (weighted by rarity) that the best quoted sentence holds: its
     # words and years in it, its names in it or in its passage or as what its document is about.
     # When a year, figure or amount is asked for, the best of the sentences that give one.
@@ -85,9 +84,6 @@ class Signals:
 
     def vector(self) -> np.ndarray:
         return np.array([float(getattr(self, name)) for name in FEATURES])
-
-    def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 RULES = tuple(f for f in fields(Signals) if "rule" in f.metadata)
@@ -143,9 +139,10 @@ class Weights:
                                    indent=1) + "\n", encoding="utf-8")
 
 
-def _join(words) -> str:
+def join(words, conjunction: str = "or") -> str:
+    """"a", "a or b", "a, b or c"."""
     words = list(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {conjunction} " + words[-1]
 
 
 def decide(signals: Signals, weights: Weights) -> tuple[bool, str]:
@@ -156,7 +153,7 @@ def decide(signals: Signals, weights: Weights) -> tuple[bool, str]:
             reason = rule.metadata["rule"]
             if "{1}" in reason:
                 return False, reason.format(*value)
-            return False, reason.format(_join(value) if isinstance(value, tuple) else value)
+            return False, reason.format(join(value) if isinstance(value, tuple) else value)
     if weights.probability(signals) < weights.threshold:
         return False, _LOW[weights.weakest(signals)]
     return True, ""

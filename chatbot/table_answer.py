@@ -4,39 +4,34 @@ is a cell of the extracted table."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from chatbot.question import GLUE, Question
-from ingest.lexicon import YEAR, stem
+from ingest.lexicon import YEAR, data_rows, stem, stems, words
 from ingest.types import Table
 
-# Words a question uses for a column it does not name as the table does.
-_COLUMN_WORDS = {stem(name): {stem(w) for w in words} for name, words in {
-    "number": {"number", "many", "count", "total", "how"},
-    "rate": {"rate", "density", "per", "ratio", "10"},
-    "status": {"status", "progress", "progressed"},
-    "change": {"change", "changed", "introduce", "introduced", "what"},
-    "month": {"month", "when"},
-    "year": {"year", "when"},
-}.items()}
+# Words a question uses for a column it does not name as the table does (ingest/data).
+_COLUMN_WORDS = {stem(name): {stem(w) for w in asked.split(";")} for name, asked in data_rows("column_words.tsv")}
 _ASKING = {stem(w) for w in ("how", "what", "when")}  # ask for a column only with another word
+_HOW_MANY = {stem("how"), stem("many")}
+_GLUE = frozenset(stem(w) for w in GLUE)
 
 
-def _words(text: str) -> set[str]:
-    return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
-
-
-def _asked(q: Question) -> set[str]:
-    return {stem(w) for w in q.words}
+@lru_cache(maxsize=4096)
+def _asked(q: Question) -> frozenset[str]:
+    """The stems of every word of the question, glue words and question words included."""
+    return frozenset(stem(w) for w in q.words)
 
 
 def _name(text: str) -> set[str]:
     """The words of a column's name that can name it: "on" in "Cap on user charges" does not
     (though a column named "Other" keeps its one word)."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {stem(w) for w in [w for w in words if w not in GLUE] or words}
+    found = words(text)
+    return {stem(w) for w in [w for w in found if w not in GLUE] or found}
 
 
-def columns_asked(q: Question, header: tuple[str, ...]) -> list[int]:
+@lru_cache(maxsize=4096)
+def columns_asked(q: Question, header: tuple[str, ...]) -> tuple[int, ...]:
     """Indexes of the columns (after the row label) the question asks for; all if it names none.
 
     A year in the question keeps the columns headed with that year; words of a column's name
@@ -53,19 +48,19 @@ def columns_asked(q: Question, header: tuple[str, ...]) -> list[int]:
         if not name:
             continue
         also = set().union(*(_COLUMN_WORDS.get(w, set()) for w in name))
-        if name & asked or also & asked - _ASKING or ({stem("how"), stem("many")} <= asked and stem("number") in name):
+        if name & asked or also & asked - _ASKING or (_HOW_MANY <= asked and stem("number") in name):
             named.append(j)
     if named and len(named) < len(columns):
         columns = named
-    return columns
+    return tuple(columns)
 
 
 def names_row(table: Table, row: int, q: Question) -> bool:
     """Does the question name this row: a word of its label, or its initials ("GPs" for
     "General practitioners")?"""
-    asked = _asked(q) - {stem(w) for w in GLUE}
-    label = [w for w in re.findall(r"[a-z0-9]+", table.rows[row][0].lower()) if len(w) > 2]
-    return bool(asked & _words(table.rows[row][0])) or (
+    asked = _asked(q) - _GLUE
+    label = [w for w in words(table.rows[row][0]) if len(w) > 2]
+    return bool(asked & stems(table.rows[row][0])) or (
         len(label) > 1 and "".join(w[0] for w in label) in {w.rstrip("s") for w in asked})
 
 
@@ -73,9 +68,9 @@ def asks_table(table: Table, row: int, q: Question) -> bool:
     """Does the question ask for a value of this table: does it name the row (its label, or two
     of its words elsewhere in the row: "the year e-prescribing became mandatory"), or name one
     of its columns and speak of what the caption says the table is about?"""
-    if names_row(table, row, q) or len(q.stems & _words(" ".join(table.rows[row]))) >= 2:
+    if names_row(table, row, q) or len(q.stems & stems(" ".join(table.rows[row]))) >= 2:
         return True
-    caption = _words(re.sub(r"^Table\s+\S+", "", table.caption)) - {stem(w) for w in GLUE}
+    caption = stems(re.sub(r"^Table\s+\S+", "", table.caption)) - _GLUE
     narrowed = len(columns_asked(q, table.header)) < len(table.header) - 1
     return narrowed and bool(caption & _asked(q))
 
@@ -87,7 +82,7 @@ def scored_text(table: Table, row: int, q: Question) -> str:
 
 def shown(table: Table, rows: list[int], q: Question) -> Table:
     """The rows answering, with the row label and the columns asked for."""
-    keep = [0] + columns_asked(q, table.header)
+    keep = (0,) + columns_asked(q, table.header)
     return Table(table.caption, tuple(table.header[j] for j in keep),
                  tuple(tuple(table.rows[r][j] for j in keep) for r in rows),
                  tuple(table.pages[r] for r in rows))

@@ -14,15 +14,17 @@ TEXT, REFERENCES, CONTENTS, FIGURE = "text", "references", "contents", "figure"
 KINDS = (TEXT, REFERENCES, CONTENTS, FIGURE)
 
 
+# The labels of a document's furniture: "Figure 3", "Source: ...", "Box 2".
+_LABELS = ("Figure", "Table", "Box", "Source", "Sources", "Note", "Notes", "Chart", "Graph")
 # Marks of a bibliographic entry: links, DOIs, access dates, "Publisher: Place; year" and the like.
 _REFERENCE = re.compile(
     r"https?://|www\.|\bdoi\b|\bdoi\.org|\(accessed|\baccessed \d|\bISBN\b|\bISSN\b|\[(?:website|thesis|"
     r"internet|online)\]|\bAvailable (?:at|from)\b|\bet al\.?[,;]|;\s?\d{4}\s?[;(.]|\d{4};\s?\d+\s?\(|"
     # "Oxford: Oxford University Press;": a place of publication (capitalised words,
     # not a label such as "Source" or "Box"), a colon, then a publisher's name up to ";" or "("
-    r"(?-i:(?:^|[.;]\s)(?!(?:Source|Sources|Note|Notes|Box|Figure|Fig|Table|Chart|Priority|Key|Step|Case)\b)"
+    r"(?-i:(?:^|[.;]\s)(?!(?:" + "|".join(_LABELS) + r"|Fig|Priority|Key|Step|Case)\b)"
     r"[A-Z][a-z][\w'’-]*(?:,?\s(?:[A-Z][\w'’-]*|de|da|do)){0,3}\s?:\s[A-Z][\w'’-]*"
-    r"(?:\s(?:[A-Z][\w'’-]*|for|of|and|the|de|on|in|&)){0,10}\s?(?=[;(]|$))",
+    r"(?:\s(?:[A-Z][\w'’-]*|for|of|and|the|de|on|in|&)){0,10}\s?(?=[;(]))",
     re.I)
 # An entry's opening: "12. Smith KA, Jones J", "3 World Health Organization. Title".
 _ENTRY_START = re.compile(r"^\[?\d{1,3}[.)\]]?\s+\S")
@@ -32,16 +34,18 @@ _AUTHOR = re.compile(r"^(?:\[?\d{1,3}[.)\]]?\s+[A-Z][\w'’-]+(?: [A-Z][\w'’-]
 _CONTENTS_LINE = re.compile(r"^(?:[A-Z0-9][^.!?]{2,140}?)(?:\s?\.{3,}\s?|\s)(?:[ivxlc]+|\d{1,3})$")
 _LEADER_DOTS = re.compile(r"\.{4,}|(?:\. ){4,}|…{2,}")
 _CONTENTS_RUN = re.compile(r"[a-z]\s(?:[ivxlc]+|\d{1,3})\s(?=\d{1,2}\.\d?|[A-Z])")
-_FIGURE_START = re.compile(r"^(?:Fig\.|(?:Figure|Table|Box|Source|Sources|Note|Notes|Chart|Graph)\b)\s*"
+_FIGURE_START = re.compile(r"^(?:Fig\.|(?:" + "|".join(_LABELS) + r")\b)\s*"
                            r"(?:\d|[A-Z]\d|:|\.)", re.I)
 # A word, or a figure: "100 000" (thousands set apart by a space) is one figure, not two.
 _WORD = re.compile(r"[^\W\d_][\w'’-]*|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d])(?:[.,]\d+)?%?|\d[\d.,%/–-]*",
                    re.UNICODE)
-# A sentence that only points to another part of the document: a note, not a statement of fact.
+# A sentence that only points to another part of the document ("The list of codes can be found
+# in the Abbreviations.", "See Annex 2."): a note, not a statement of fact. The part is numbered
+# ("Table 2", "section IV") or is one of a document's apparatus (its annex, glossary, ...).
 _POINTER = re.compile(r"(?:^see|\b(?:can be found|is found|are found|are listed|is listed|are given|is given|are shown|"
-                      r"is shown|are explained|is explained|are defined|is defined))\b[^.(]*\b(?:annex(?:es)?|appendix|"
-                      r"appendices|abbreviations|glossary|table|figure|fig\.|box|section|chapter|page|endnotes?)\b",
-                      re.I)
+                      r"is shown|are explained|is explained|are defined|is defined))\b[^.(]*\b(?:(?:annex|appendix|table|"
+                      r"figure|fig\.|box|section|chapter|page)\s+(?:\d+|[IVX]+\b|[A-Z]\b)|the\s+(?:annex(?:es)?|"
+                      r"appendix|appendices|abbreviations|glossary|endnotes|notes))", re.I)
 _HEADING_REFERENCES = re.compile(r"^(references|bibliography|notes|endnotes|sources|works cited)\b", re.I)
 _HEADING_CONTENTS = re.compile(r"^(contents|table of contents)\b", re.I)
 _NOTE_START = re.compile(r"^(?:\[\s?\d{1,3}\s?\]|\d{1,3}\s+(?=[A-Z])|\d{1,3}[a-z]{2,}\b)")

@@ -8,6 +8,7 @@ index; what the language says comes from here.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,11 +34,8 @@ OFFICES_ASKED = frozenset(line.strip().lower() for line in (DATA / "offices_aske
 _CURRENCY = sorted(word_list("currencies.txt"), key=len, reverse=True)
 
 # Endings a place's adjective or people adds to its name, stripped to find the name ("Chilean"
-# -> "Chile", "Kazakhs" -> "Kazakh", "Bhutanese" -> "Bhutan") ...
+# -> "Chile", "Omani" -> "Oman", "Bhutanese" -> "Bhutan").
 DEMONYM_ENDINGS = ("ean", "ian", "an", "ese", "ish", "ar", "i", "n", "s")
-# ... and the endings that mark a capitalised word as such an adjective ("West African",
-# "Japanese", "Thai" is in the place table).
-ADJECTIVE_OF_PLACE = re.compile(r"..(?:an|ans|ese|ish|i)$")
 # A year as documents and questions write it (1800-2099), optionally a decade ("1990s").
 YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)(?!\d)")
 # A figure: digits, or a number word.
@@ -50,15 +48,33 @@ TOKEN = re.compile(r"[^\W\d_][\w'’.-]*\w|[^\W\d_]|\d[\d,.]*\d%?|\d%?", re.UNIC
 POSSESSIVE = re.compile(r"['’]s$")
 
 
+def words(text: str) -> list[str]:
+    """The word tokens of `text`, lowercase, as written (not stemmed): "X-ray", "group", "d"."""
+    return [w.lower() for w in TOKEN.findall(text)]
+
+
+def data_rows(name: str) -> list[list[str]]:
+    """The rows of a tab-separated data file (ingest/data/<name>), its header row left out."""
+    lines = [ln for ln in (DATA / name).read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    return [ln.split("\t") for ln in lines[1:]]
+
+
 def is_year(token: str) -> bool:
-    return re.fullmatch(r"(?:1[89]\d\d|20\d\d)s?", token) is not None
+    """A year or a decade, alone: "2019", "1990s"."""
+    return YEAR.fullmatch(token[:-1] if token.endswith("s") else token) is not None
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def _stemmer():
-    import Stemmer  # PyStemmer: Snowball English, so "members" matches "member"
+    """This thread's stemmer (PyStemmer: Snowball English, so "members" matches "member"). A
+    Stemmer must not be called from two threads at once, and the chat answers in several."""
+    if not hasattr(_local, "stemmer"):
+        import Stemmer
 
-    return Stemmer.Stemmer("english")
+        _local.stemmer = Stemmer.Stemmer("english")
+    return _local.stemmer
 
 
 # BM25's tokens: lowercased runs of two or more word characters (scikit-learn's and bm25s's
@@ -119,10 +135,8 @@ class Places:
     def load(cls, *names: str) -> "Places":
         out = []
         for name in names:
-            lines = [ln for ln in (DATA / name).read_text(encoding="utf-8").splitlines()
-                     if ln.strip() and not ln.startswith("#")]
-            for line in lines[1:]:  # the first is the column names
-                cells = (line.split("\t") + ["", "", ""])[:4]
+            for row in data_rows(name):
+                cells = (row + ["", "", ""])[:4]
                 forms = [cells[0]] + [f for c in cells[1:3] for f in c.split(";") if f.strip()]
                 demonyms = frozenset(f.strip().lower() for f in cells[2].split(";") if f.strip())
                 out.append(Place(cells[0].strip(), tuple(dict.fromkeys(f.strip().lower() for f in forms)),

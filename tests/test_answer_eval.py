@@ -80,25 +80,26 @@ def test_verbatim_check_catches_a_sentence_that_is_not_in_its_passage(corpus_ind
 
 
 def _row(qid: str, refuse: bool, similarity: float, **rules) -> Row:
-    return Row(qid, refuse, Signals(similarity=similarity, **rules), qid, "dev/x")
+    return Row(qid, refuse, Signals(sentence_similarity=similarity, **rules), qid, "dev/x")
 
 
 def test_calibration_fits_weights_that_refuse_what_the_signals_tell_apart():
-    # Only the passage similarity tells these apart (40 answerable, 20 out of scope, noisy).
+    # Only the sentence similarity tells these apart (40 answerable, 20 out of scope, noisy).
     rng = np.random.default_rng(1)
     rows = [_row(f"a{i}", False, s) for i, s in enumerate(rng.normal(0.7, 0.06, 40))]
     rows += [_row(f"o{i}", True, s) for i, s in enumerate(rng.normal(0.45, 0.06, 20))]
     rows.append(_row("o-rule", True, 0.9, absent_names=("Japan",)))  # refused by a rule, not weighed
     cal = fit(rows, max_false=0.05)
-    assert cal.weights.coef["similarity"] > 0, cal.table()
+    assert cal.weights.coef["sentence_similarity"] > 0, cal.table()
     refused = [r for r in rows if not decide(r.signals, cal.weights)[0]]
     assert sum(r.refuse for r in refused) >= 19, cal.table()
     assert sum(not r.refuse for r in refused) <= 2, "more than 5 % of the answerable questions refused"
-    assert sum(not r.refuse for r in refused) <= sum(not r.refuse for r in refused if r.signals.similarity < 0.6)
+    assert sum(not r.refuse for r in refused) <= sum(not r.refuse for r in refused
+                                                     if r.signals.sentence_similarity < 0.6)
     # With no room for a false abstention, the threshold moves down (more lenient).
     strict = fit(rows, max_false=0.0)
     assert strict.weights.threshold <= cal.weights.threshold
-    assert "out of fold" in cal.table() and "similarity" in cal.table()
+    assert "out of fold" in cal.table() and "  sentence_similarity" in cal.table()
 
 
 def test_weights_are_plain_numbers_that_round_trip(tmp_path):
@@ -106,7 +107,9 @@ def test_weights_are_plain_numbers_that_round_trip(tmp_path):
     path = tmp_path / "w.json"
     weights.save(path)
     assert json.loads(path.read_text())["features"] == list(FEATURES)  # JSON, readable, no pickle
-    assert Weights.load(path) == weights or Weights.load(path).coef == pytest.approx(weights.coef)
+    loaded = Weights.load(path)
+    assert loaded.coef == pytest.approx(weights.coef) and loaded.typical == pytest.approx(weights.typical)
+    assert (loaded.bias, loaded.threshold, loaded.fitted_on) == (weights.bias, weights.threshold, "test")
     stale = json.loads(path.read_text())
     del stale["coef"][FEATURES[0]]
     path.write_text(json.dumps(stale))
@@ -115,19 +118,20 @@ def test_weights_are_plain_numbers_that_round_trip(tmp_path):
 
 
 def test_decide_gives_the_reason_of_the_first_rule_that_refuses_then_the_weakest_signal():
-    weights = Weights({n: 0.0 for n in FEATURES} | {"similarity": 10.0}, -5.0, 0.5,
-                      {n: 0.5 for n in FEATURES} | {"similarity": 0.7}, "test")
-    assert decide(Signals(similarity=0.8), weights) == (True, "")
-    assert decide(Signals(similarity=0.8, absent_names=("Japan",)), weights)[1] == "No document mentions Japan."
-    assert "do not mention Atlantis" in decide(Signals(similarity=0.8, unsupported_names=("Atlantis",)), weights)[1]
-    assert decide(Signals(similarity=0.8, unspoken=("Atlantis", "psychiatrists")), weights)[1] == \
+    weights = Weights({n: 0.0 for n in FEATURES} | {"sentence_similarity": 10.0}, -5.0, 0.5,
+                      {n: 0.5 for n in FEATURES} | {"sentence_similarity": 0.7}, "test")
+    good = Signals(sentence_similarity=0.8)
+    assert decide(good, weights) == (True, "")
+    assert decide(replace(good, absent_names=("Japan",)), weights)[1] == "No document mentions Japan."
+    assert "do not mention Atlantis" in decide(replace(good, unsupported_names=("Atlantis",)), weights)[1]
+    assert decide(replace(good, unspoken=("Atlantis", "psychiatrists")), weights)[1] == \
         "No passage about Atlantis mentions psychiatrists."
-    assert decide(Signals(similarity=0.8, other_years=("2023", "2020")), weights)[1] == \
+    assert decide(replace(good, other_years=("2023", "2020")), weights)[1] == \
         "The closest passages give figures for 2020, not 2023."
     assert "bake, sourdough or bread" in decide(Signals(absent_words=("bake", "sourdough", "bread")), weights)[1]
-    ok, reason = decide(Signals(similarity=0.3), weights)
-    assert not ok and reason == "No passage is close to the question."
-    assert decide(Signals(similarity=0.3), Weights.off())[0]
+    ok, reason = decide(Signals(sentence_similarity=0.3), weights)
+    assert not ok and reason.startswith("No sentence of the closest passages is close enough"), reason
+    assert decide(Signals(sentence_similarity=0.3), Weights.off())[0]
 
 
 QUESTIONS = [

@@ -36,6 +36,9 @@ HSG = "When was Health Systems Global founded?"
      "How many nurses did Chile have in 2022: what about the Chilean midwives?"),  # the same place
     ("How many doctors work in primary care in Chile?", "What is the highest mountain there?",
      "What is the highest mountain in Chile?"),
+    # A short follow-up that asks something of its own is not the previous question narrowed.
+    ("What is the suicide rate in Chile?", "What is Japan's GDP?", "What is Japan's GDP?"),
+    ("What is the suicide rate in Chile?", "GDP of Japan?", "GDP of Japan?"),
     # Too short to stand alone: the previous question says what about.
     ("How many referrals were made to CiPC in 2024?", "And why?", "How many referrals were made to CiPC in 2024: why?"),
     (None, "How many members does it have?", "How many members does it have?"),
@@ -74,7 +77,7 @@ def test_question_terms_find_names_acronyms_and_years():
 @pytest.mark.parametrize("question,kind,counted", [
     ("When was Health Systems Global founded?", "year", []),
     ("How many psychiatrists per 100 000 people does Ireland have?", "number", ["psychiatrists"]),
-    ("What is polio vaccination coverage among children in Kosovo?", None, ["polio", "vaccination"]),
+    ("What is polio vaccination coverage among children in Kosovo?", "number", ["polio", "vaccination"]),
     ("How much does a GP visit cost in Ireland?", "money", []),
     ("How much of Kosovo's list of essential medicines is paid for by the system?", "number", []),  # a share
     ("What share of households in Portugal face catastrophic spending?", "number", ["households"]),
@@ -100,3 +103,6 @@ def test_an_office_is_answered_by_the_person_holding_it():
     assert names_holder("The Minister of Health, Álvaro Santos, opened it.", "minister")
     assert not names_holder("The Minister visited Northern Ireland and New Zealand.", "minister")
     assert not names_holder("Medicines were administered by Beaumont Hospital staff.", "minister")  # not a word
+    # A name far from the office, in a list of programmes, is not its holder.
+    assert not names_holder("The Minister of Health presented the new national strategy, whose priorities are to "
+                            "End Tuberculosis, Eliminate Malaria and Combat Cholera.", "minister")

@@ -27,8 +27,9 @@ from ingest.lexicon import Places
 CODE = [p for root in ("ingest", "index", "chatbot") for p in sorted((REPO / root).rglob("*"))
         if p.suffix in (".py", ".js", ".html") and "data" not in p.relative_to(REPO).parts]
 # Words of the trade that the corpus happens to write only with a capital (a file format, a
-# section of a document), and the language the code is written in and about.
-GENERAL = {"PDF", "Abbreviations", "english"}
+# section of a document, a journal's abbreviation that is also Python's file matching), and
+# the language the code is written in and about.
+GENERAL = {"PDF", "Abbreviations", "Glob", "english"}
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _DEFINED = re.compile(r"((?:[A-Z][\w'’-]*\s+(?:(?:of|for|in|and|the)\s+)?){2,8})\(([A-Z][A-Za-z]{1,9})\)")
 
@@ -57,7 +58,9 @@ def corpus_names(texts: list[str]) -> set[str]:
 
 
 def code_texts(path: Path):
-    """(line, text) of every string, comment and docstring of a file (a page or script: all of it)."""
+    """(line, text) of every string, comment, docstring and name of a file (a page or script: all
+    of it); a name's parts are split and written as names are ("LISBON_RATE" is "Lisbon Rate";
+    "LOCK_UN" is not the acronym "UN")."""
     source = path.read_text(encoding="utf-8")
     if path.suffix != ".py":
         yield from enumerate(source.splitlines(), 1)
@@ -65,6 +68,8 @@ def code_texts(path: Path):
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type in (tokenize.STRING, tokenize.COMMENT):
             yield tok.start[0], tok.string
+        elif tok.type == tokenize.NAME:
+            yield tok.start[0], tok.string.replace("_", " ").title()
 
 
 def named_in(names: set[str], text: str) -> list[str]:
@@ -95,6 +100,8 @@ def test_the_check_finds_a_name_planted_in_code(names, tmp_path):
     planted = tmp_path / "rule.py"
     planted.write_text('VARIANTS = {"kosovar": ("kosovo",)}  # a rule for one corpus\n')
     assert named_in(names, "".join(t for _, t in code_texts(planted))), "a planted corpus name went unnoticed"
+    planted.write_text('def lisbon_region(): pass\n')  # in a name, too
+    assert named_in(names, " ".join(t for _, t in code_texts(planted))), "a corpus name in an identifier went unnoticed"
     clean = tmp_path / "clean.py"
     clean.write_text('YEAR = r"(19|20)\\d\\d"  # a year looks like a year\n')
     assert not named_in(names, "".join(t for _, t in code_texts(clean)))

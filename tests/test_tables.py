@@ -225,9 +225,9 @@ def test_an_answer_from_a_table_shows_the_row_and_the_columns_asked_for(idx):
 def test_a_column_is_asked_for_by_its_own_words_not_its_glue():
     header = ("Service", "Type and level of user charge", "Cap on user charges", "Exemptions")
     # "on" is in the question and in "Cap on user charges": that names no column.
-    assert columns_asked(analyse("What is the limit on removable dental prostheses?"), header) == [1, 2, 3]
-    assert columns_asked(analyse("Is there a cap for dental care?"), header) == [2]
-    assert columns_asked(analyse("What is the other charge?"), ("Service", "Other", "Total")) == [1]  # "Other" is its name
+    assert columns_asked(analyse("What is the limit on removable dental prostheses?"), header) == (1, 2, 3)
+    assert columns_asked(analyse("Is there a cap for dental care?"), header) == (2,)
+    assert columns_asked(analyse("What is the other charge?"), ("Service", "Other", "Total")) == (1,)  # "Other" is its name
 
 
 def test_a_row_is_chosen_by_all_of_its_words(idx):
