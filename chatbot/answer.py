@@ -29,11 +29,11 @@ SCORED_SENTENCES = 8  # sentences scored by similarity per question, after a che
 # A sentence's relevance: cosine to the question, plus these times the passage's similarity,
 # the share of the question's words it holds (by rarity among the candidates), the share of its
 # terms it holds (by rarity in the library: chatbot.answerable.Judge.support), and 1 if it holds
-# the kind of answer asked for; a table row's, plus these if the question names its label or
-# one of its columns. "tail": a sentence scoring this much below the best one is left out;
+# the kind of answer asked for, and (a follow-up's "what about X") 1 if it holds X; a table
+# row's, plus these if the question names its label or one of its columns. "tail": a sentence scoring this much below the best one is left out;
 # "rival": one scoring within this of the best is quoted too, as as good an answer. Chosen on
 # eval/dev.
-WEIGHTS = {"prior": 0.2, "overlap": 0.3, "support": 0.3, "kind": 0.15, "tail": 0.3, "rival": 0.1,
+WEIGHTS = {"prior": 0.2, "overlap": 0.3, "support": 0.3, "kind": 0.15, "about": 0.3, "tail": 0.3, "rival": 0.1,
            "row_label": 0.25, "row_column": 0.1}
 
 
@@ -159,13 +159,12 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
     scored = sorted(set(stored) | set(missing))
     sims = np.full(len(texts), -1.0)
     sims[scored] = sv[scored] @ qvec
+    if q.about:  # "What about doctors?": a sentence about doctors
+        lexical += WEIGHTS["about"] * np.array([judge.holds_about(q, t, pool[s.hit]) for t, s in zip(texts, sentences)])
     relevance = np.where(sims > -1.0, sims + lexical, -np.inf)
     order = [int(i) for i in np.argsort(-relevance, kind="stable") if relevance[i] > -np.inf]
     # A table answers a question that names one of its rows or columns; a prose question is
     # answered in prose when some prose sentence is a candidate.
-    if q.about:  # "What about doctors?": a sentence about doctors leads, if one is a candidate
-        about = [i for i in order if judge.holds_about(q, texts[i], pool[sentences[i].hit])]
-        order = about + [i for i in order if i not in about]
     lead = order[0]
     if sentences[lead].is_row and not (asks_table(pool[sentences[lead].hit].table, sentences[lead].row, q)
                                        and judge.speaks_of_all(q, pool[sentences[lead].hit])):

@@ -250,9 +250,7 @@ class Judge:
         if q.years and not any(y in text for y in q.years for text in close) and YEAR.search(lead):
             other_years = tuple(dict.fromkeys(YEAR.findall(lead)))
         unspoken = self.unspoken(q)
-        about = ""
-        if q.about and not any(self.holds_about(q, text, hit) for text, hit in zip(ev.quoted, ev.quoted_from)):
-            about = " ".join(t.text for t in q.about)
+        about = " ".join(t.text for t in q.about) if q.about and not self.spoken_about(q) else ""
         holder = q.office if q.office and not any(names_holder(s, q.office) for s in ev.quoted) else ""
         kind = ""
         if not any(holds_kind(q.kind, s) for s in ev.quoted):
@@ -267,6 +265,13 @@ class Judge:
             sentence_similarity=ev.sentence_similarity, coverage=coverage if words else 1.0,
             answer_support=float(max(answering, default=0.0)) if weights else 1.0,
             focus_missing=self._missing_focus(q, ev.quoted, quoted_stems), absent_share=absent_share, closest=closest)
+
+    def spoken_about(self, q: Question) -> bool:
+        """Do the documents speak of a follow-up's "what about X" where they speak of every name
+        the question gives (any term of X, in any passage there)?"""
+        names = [t for t in q.subjects if t.gates and len(self.term_chunks(t))]
+        where = np.logical_and.reduce([self.scope(t) for t in names]) if names else np.ones(self.n, dtype=bool)
+        return any(where[self.term_chunks(t)].any() for t in q.about)
 
     def holds_about(self, q: Question, text: str, hit: Hit) -> bool:
         """Does the sentence speak of a follow-up's "what about X" (any term of X)?"""

@@ -55,8 +55,8 @@ class Signals:
     missing_years: tuple[str, ...] = _rule((), "The closest passages give nothing for {}.")
     # (names, word): what a figure is asked of, which no passage speaking of the names mentions.
     unspoken: tuple[str, ...] = _rule((), "No passage about {0} mentions {1}.")
-    # A follow-up's "what about X", where no quoted sentence speaks of X.
-    missing_about: str = _rule("", "The closest passages say nothing of {}.")
+    # A follow-up's "what about X", where no passage speaking of the question's names mentions X.
+    missing_about: str = _rule("", "The documents say nothing of {} there.")
     # The office whose holder is asked for, where no quoted sentence names a person holding it.
     missing_holder: str = _rule("", "The closest passages do not say who the {} is.")
     # The kind of answer asked for (a year, a figure, an amount of money) that no quoted sentence holds.
