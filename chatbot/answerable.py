@@ -18,8 +18,9 @@ import numpy as np
 from chatbot.question import GLUE, Question, Term
 from chatbot.signals import Signals, join
 from index import Hit, Index
-from ingest.lexicon import FIGURE, MONEY, OFFICE_WORDS, POSSESSIVE, QUANTIFIERS, YEAR, places, stems
+from ingest.lexicon import FIGURE, MONEY, OFFICE_WORDS, POSSESSIVE, QUANTIFIERS, YEAR, places, stems, tokenize
 
+FOCUS_IDF = 2.5  # what a figure is asked of, rarer than this (in chunks), must be named where it is quoted
 PREFIX = 5  # a word this long also finds words sharing its first letters: "Chilean" finds "Chile"
 DOC_TOPIC_SHARE = 0.2  # a word in this share of a document's chunks is what the document is about
 _NEAR_OFFICE = 40  # characters (some six words) between an office and the name of its holder
@@ -153,6 +154,11 @@ class Judge:
         if term.words not in self._terms:
             found = self._all_of(term.key_words)
             place = places().find(term.text)
+            # A name of several words stands together in the text; not one with a place in it
+            # ("Irish Government" is written "Government of Ireland").
+            if term.named and len(term.key_words) > 1 and place is None \
+                    and not any(places().find(w) for w in term.key_words):
+                found = self._as_phrase(term, found)
             for form in place.forms if place else ():
                 found = np.union1d(found, self._all_of(tuple(w for w in form.split() if w not in GLUE) or (form,),
                                                        expand=False))
@@ -166,6 +172,19 @@ class Judge:
                         found = np.union1d(found, self.chunks_with(acronym))
             self._terms[term.words] = found
         return self._terms[term.words]
+
+    def _as_phrase(self, term: Term, found: np.ndarray) -> np.ndarray:
+        """Of these chunks, those where a name's words stand together, in order ("Results for
+        Development", not "results" here and "development" there), in the text or its title
+        or section; compared stem by stem, function words aside."""
+        want = tokenize([" ".join(term.key_words)])[0]
+        keep = []
+        for p in found:
+            c = self.index.chunks[int(p)]
+            have = tokenize([f"{c.title} . {c.section or ''} . {c.text}"])[0]
+            if any(have[i:i + len(want)] == want for i in range(len(have) - len(want) + 1)):
+                keep.append(int(p))
+        return np.array(keep, dtype=np.int64)
 
     def _spelled(self, acronym: str) -> tuple[str, ...] | None:
         """What an acronym stands for, as the documents define it ("gps" as "gp": a plural)."""
@@ -243,14 +262,19 @@ class Judge:
         lead = ev.quoted[int(np.argmax(support))] if len(support) else ""
         # The year, figure or amount asked for must stand in a sentence about what is asked.
         answering = [v for text, v in zip(ev.quoted, support) if holds_kind(q.kind, text)]
-        # A year asked, where the sentence that answers best gives others, and none that answers
-        # nearly as well gives it: figures for another year.
-        close = [text for text, v in zip(ev.quoted, support) if v >= 0.75 * max(support, default=0.0)]
+        # A year asked, which no quoted sentence gives, where the one that answers best gives
+        # others: figures for another year.
         other_years = ()
-        if q.years and not any(y in text for y in q.years for text in close) and YEAR.search(lead):
+        if q.years and not any(y in text for y in q.years for text in ev.quoted) and YEAR.search(lead):
             other_years = tuple(dict.fromkeys(YEAR.findall(lead)))
         unspoken = self.unspoken(q)
         about = " ".join(t.text for t in q.about) if q.about and not self.spoken_about(q) else ""
+        said = frozenset().union(*quoted_stems)
+        # What a figure is asked of, if rare enough to be telling (common words such as "people"
+        # are often said otherwise), must be named in what is quoted.
+        telling = [w for w in q.counted if len(self.chunks_with(w)) and self.idf(self.chunks_with(w)) >= FOCUS_IDF]
+        unnamed = max(telling, key=lambda w: self.idf(self.chunks_with(w))) \
+            if telling and not any(self.says(_word(w), said) for w in telling) else ""
         holder = q.office if q.office and not any(names_holder(s, q.office) for s in ev.quoted) else ""
         kind = ""
         if not any(holds_kind(q.kind, s) for s in ev.quoted):
@@ -261,7 +285,8 @@ class Judge:
         return Signals(
             absent_names=absent, absent_words=absent_words, unquotable=False, unsupported_names=unsupported,
             missing_years=missing_years, other_years=(", ".join(q.years), ", ".join(other_years)) if other_years else (),
-            unspoken=unspoken, missing_about=about, missing_holder=holder, missing_kind=kind,
+            unspoken=unspoken, unnamed_focus=unnamed, nothing_shared=bool(words) and coverage == 0.0,
+            missing_about=about, missing_holder=holder, missing_kind=kind,
             sentence_similarity=ev.sentence_similarity, coverage=coverage if words else 1.0,
             answer_support=float(max(answering, default=0.0)) if weights else 1.0,
             focus_missing=self._missing_focus(q, ev.quoted, quoted_stems), absent_share=absent_share, closest=closest)

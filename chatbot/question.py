@@ -16,9 +16,10 @@ from ingest.lexicon import (CONNECTIVES, FUNCTION_WORDS, LIGHT_VERBS, OFFICES_AS
                             QUESTION_WORDS, TOKEN, YEAR, is_year, places, stems)
 
 GLUE = FUNCTION_WORDS | CONNECTIVES  # never what a question is about
-# Words that join the parts of a name: "Doctors for Peace", "Bank of Japan". ("in" does
-# not: "the World Cup in Brazil" is two names.)
-_NAME_JOINERS = frozenset({"for", "of", "and", "de", "da", "do", "du", "del", "la", "the", "&"})
+# Words that join the parts of a name: "Doctors for Peace", "Counselling in Primary Care"; but
+# not before a place ("the World Cup in Brazil" is two names, see _terms). "and" does not: "between
+# Lima and Quito" names two places.
+_NAME_JOINERS = frozenset({"for", "of", "in", "on", "de", "da", "do", "du", "del", "la", "the"})
 
 # A conversational opener ("And ...", "So, ...", "OK then ..."): not part of what is asked.
 OPENER = re.compile(r"^\s*(?:and then|and|but|also|so|ok(?:ay)?|then|now)(?:\s*,\s*|\s+)", re.I)
@@ -55,12 +56,17 @@ _WHY = re.compile(r"^\s*(?:why|for what reason|what (?:caused|explains|drove|led
 _OFFICE = re.compile(rf"^\s*(?i:who (?:{_BE}|has been)) (?:(?:the|a|an|its|their|current|present|new|"
                      r"former|acting|deputy|[A-Z][\w-]*|[\w-]+['’]s) ){0,4}(?i:(" +
                      "|".join(sorted((re.escape(o) for o in OFFICES_ASKED), key=len, reverse=True)) + r"))\b")
+# "Who chairs the board?" asks for a person as "Who is the chair of the board?" does.
+_OFFICE_VERBS = {"chairs": "chair", "heads": "head", "leads": "leader", "directs": "director", "governs": "governor",
+                 "presides over": "president"}
+_OFFICE_VERB = re.compile(r"^\s*who (" + "|".join(_OFFICE_VERBS) + r")\b", re.I)
 # What a figure is asked of: "how many <psychiatrists> per ...", "what share of <households>",
 # "how common is <sickle cell disease>", "what is the <polio vaccination> coverage", "what is
 # the <GDP> of ...". It ends at an auxiliary or a preposition.
+_AUXILIARY = "do|does|did|are|is|were|was|have|has|had|can|could|will|would"
 _COUNTED = re.compile(rf"\b(?:how many|(?:{_RATES}|{_AMOUNTS}|{_MONEY_NOUNS}) of|how (?:{_FREQUENCY}) (?:{_BE}))\s+"
-                      r"(.+?)(?=\s+(?:do|does|did|are|is|were|was|have|has|had|can|could|will|would|in|per|across|at|"
-                      r"on|with|who|that|among|for|by|during|between)\b|[?,]|$)", re.I)
+                      rf"(?!(?:{_AUXILIARY})\b)(.+?)(?=\s+(?:{_AUXILIARY}|in|per|across|at|on|with|who|that|among|for|"
+                      r"by|during|between)\b|[?,]|$)", re.I)
 _MEASURED = re.compile(rf"\bwhat (?:{_BE}) (?:the )?(.+?)\s+(?:{_RATES}|{_MONEY_NOUNS})\b", re.I)
 _MEASURE_OF = re.compile(rf"^\s*what (?:{_BE}) (?:the |its |their )?(.+?)\s+(?:of|in|for|among)\s", re.I)
 # A past tense or participle ends what is counted ("how many insurers sold ..."): "-ed", or an
@@ -150,7 +156,10 @@ def analyse(text: str) -> Question:
 
 def _office(text: str) -> str | None:
     m = _OFFICE.search(text)
-    return m.group(1).lower() if m else None
+    if m:
+        return m.group(1).lower()
+    m = _OFFICE_VERB.search(text)
+    return _OFFICE_VERBS[m.group(1).lower()] if m else None
 
 
 def _kind(text: str, office: str | None) -> str | None:
@@ -195,8 +204,9 @@ def _is_name_word(token: str, first: bool) -> bool:
     ("Roughly what share..."), so there it counts only as an acronym ("NATO", "OPEC")."""
     if is_year(token):
         return True
-    # "I", "group D" and "X-ray" are not names
-    if not token[:1].isupper() or len(token) < 2 or re.match(r"[A-Z]-[A-Za-z]", token):
+    # "I", "group D" and "X-ray" are not names, nor is an adjective made with an acronym
+    # ("GP-referred", "HIV-positive")
+    if not token[:1].isupper() or len(token) < 2 or re.match(r"[A-Z]-[A-Za-z]|[A-Z0-9]{2,}-[a-z]", token):
         return False
     acronym = sum(ch.isupper() for ch in token) >= 2
     if first and not acronym:
@@ -237,7 +247,9 @@ def _terms(text: str) -> tuple[Term, ...]:
             i = j
             continue
         low = tok.lower()
-        if (len(low) >= 3 or low.isdigit()) and low not in GLUE and low not in QUESTION_WORDS and low not in LIGHT_VERBS:
+        after_how = i > 0 and tokens[i - 1].lower() == "how"  # "how large", "how far": a question's words
+        if (len(low) >= 3 or low.isdigit()) and low not in GLUE and low not in QUESTION_WORDS \
+                and low not in LIGHT_VERBS and not after_how:
             terms.append(Term(tok, (low,), False))
         i += 1
     return tuple({t.words: t for t in reversed(terms)}[w] for w in dict.fromkeys(t.words for t in terms))

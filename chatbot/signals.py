@@ -55,6 +55,10 @@ class Signals:
     missing_years: tuple[str, ...] = _rule((), "The closest passages give nothing for {}.")
     # (names, word): what a figure is asked of, which no passage speaking of the names mentions.
     unspoken: tuple[str, ...] = _rule((), "No passage about {0} mentions {1}.")
+    # What a figure is asked of ("psychiatrists"), where no quoted sentence names it.
+    unnamed_focus: str = _rule("", "The closest passages do not mention {}.")
+    # The quoted passages hold none of the question's words (its names aside).
+    nothing_shared: bool = _rule(False, "The closest passages share none of the question's words.")
     # A follow-up's "what about X", where no passage speaking of the question's names mentions X.
     missing_about: str = _rule("", "The documents say nothing of {} there.")
     # The office whose holder is asked for, where no quoted sentence names a person holding it.
