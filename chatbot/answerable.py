@@ -155,7 +155,7 @@ class Judge:
             found = self._all_of(term.key_words)
             place = places().find(term.text)
             # A name of several words stands together in the text; not one with a place in it
-            # ("Irish Government" is written "Government of Ireland").
+            # ("Chilean Government" is written "Government of Chile").
             if term.named and len(term.key_words) > 1 and place is None \
                     and not any(places().find(w) for w in term.key_words):
                 found = self._as_phrase(term, found)
