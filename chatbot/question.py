@@ -214,6 +214,25 @@ def _is_name_word(token: str, first: bool) -> bool:
     return acronym or token.lower() not in GLUE
 
 
+def _apart_places(run: list[str]) -> list[list[str]]:
+    """A run of capitalised words, with the places in it set apart: "Chile CCS" is the place
+    "Chile" and the name "CCS", "WHO Chile Office" is "WHO", "Chile" and "Office". A run that is
+    all one place ("Sri Lanka", "West African") stays whole."""
+    lowered = [w.lower() for w in run]
+    if places().find(" ".join(lowered)):
+        return [run]
+    parts, start, i = [], 0, 0
+    while i < len(run):
+        end = next((e for e in range(len(run), i, -1) if places().find(" ".join(lowered[i:e]))), None)
+        if end is None:
+            i += 1
+            continue
+        parts += [run[start:i], run[i:end]]
+        start = i = end
+    parts.append(run[start:])
+    return [p for p in parts if p and not all(w.lower() in _NAME_JOINERS for w in p)]
+
+
 def _terms(text: str) -> tuple[Term, ...]:
     """Named terms (runs of capitalised words joined by 'of', 'for'...; acronyms; years) and
     content words, in question order, each once."""
@@ -243,7 +262,7 @@ def _terms(text: str) -> tuple[Term, ...]:
                     j += 2
                 else:
                     break
-            terms.append(Term(" ".join(run), tuple(w.lower() for w in run), True))
+            terms += [Term(" ".join(part), tuple(w.lower() for w in part), True) for part in _apart_places(run)]
             i = j
             continue
         low = tok.lower()
