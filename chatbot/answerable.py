@@ -294,9 +294,17 @@ class Judge:
     def spoken_about(self, q: Question) -> bool:
         """Do the documents speak of a follow-up's "what about X" where they speak of every name
         the question gives (any term of X, in any passage there)?"""
-        names = [t for t in q.subjects if t.gates and len(self.term_chunks(t))]
-        where = np.logical_and.reduce([self.scope(t) for t in names]) if names else np.ones(self.n, dtype=bool)
+        where = self._where(q)
         return any(where[self.term_chunks(t)].any() for t in q.about)
+
+    def _names(self, q: Question) -> list[Term]:
+        """The question's names (not years) that gate and that some document mentions."""
+        return [t for t in q.subjects if t.gates and len(self.term_chunks(t))]
+
+    def _where(self, q: Question) -> np.ndarray:
+        """The passages that speak of every name the question gives (all, if it gives none)."""
+        names = self._names(q)
+        return np.logical_and.reduce([self.scope(t) for t in names]) if names else np.ones(self.n, dtype=bool)
 
     def holds_about(self, q: Question, text: str, hit: Hit) -> bool:
         """Does the sentence speak of a follow-up's "what about X" (any term of X)?"""
@@ -365,10 +373,10 @@ class Judge:
         GDP of <a country>"), or, for a count or an amount, no sentence does beside a figure
         ("the suicide rate in <a country>" from documents whose passages on that country never
         mention suicide, or never with a rate)."""
-        names = [t for t in q.subjects if t.gates and len(self.term_chunks(t))]
+        names = self._names(q)
         if not q.counted or not names:
             return ()
-        where = np.logical_and.reduce([self.scope(t) for t in names])
+        where = self._where(q)
         # The rarest of its words says most what is asked of ("insurers" in "commercial insurers").
         word = max(q.counted, key=lambda w: self.idf(self.chunks_with(w)))
         return () if self._spoken(word, where, q.kind) else (join([t.text for t in names], "and"), word)
