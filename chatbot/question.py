@@ -215,9 +215,9 @@ def _is_name_word(token: str, first: bool) -> bool:
 
 
 def _apart_places(run: list[str]) -> list[list[str]]:
-    """A run of capitalised words, with the places in it set apart: "Chile CCS" is the place
-    "Chile" and the name "CCS", "WHO Chile Office" is "WHO", "Chile" and "Office". A run that is
-    all one place ("Sri Lanka", "West African") stays whole."""
+    """A run of capitalised words, with the places in it set apart: "Chile ZHF" is the place
+    "Chile" and the name "ZHF", "Zebra Chile Office" is "Zebra", "Chile" and "Office". A run that
+    is all one place ("Sri Lanka", "West African") stays whole."""
     lowered = [w.lower() for w in run]
     if places().find(" ".join(lowered)):
         return [run]
