@@ -17,8 +17,9 @@ from chatbot.viewer_routes import add_routes  # noqa: E402
 from index import Settings, build_index, open_index, remove_document  # noqa: E402
 from index.embedder import get_embedder  # noqa: E402
 from ingest import SUPPORTED, HpsrError  # noqa: E402
+from ingest.loaders import MAX_FILE_MB  # noqa: E402
 
-MAX_UPLOAD_MB = 50
+MAX_UPLOAD_MB = MAX_FILE_MB  # the limit for a document, read or uploaded
 ALL_DOCS = "All documents"
 
 
@@ -212,7 +213,7 @@ def start(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: in
     demo.launch(server_name=host, server_port=port, auth=auth, show_error=True, quiet=quiet,
                 prevent_thread_lock=True, max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS,
                 footer_links=["api"])
-    add_routes(demo.app, lambda: open_index(settings.index_dir, settings))
+    add_routes(demo.app, lambda: open_index(settings.index_dir, settings), login=auth is not None)
     return demo.local_url
 
 

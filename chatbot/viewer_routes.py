@@ -12,16 +12,24 @@ from chatbot.viewer import MEDIA, STATIC, pdfjs_dir
 from index import Index
 
 
-def add_routes(app, open_index) -> None:
-    """Add the viewer's routes to the chat's FastAPI app; `open_index()` gives the live index."""
+def add_routes(app, open_index, login: bool = False) -> None:
+    """Add the viewer's routes to the chat's FastAPI app; `open_index()` gives the live index.
+
+    login: the chat was started with a login (--auth). Then every route needs the chat's own
+    session cookie, and fails closed: where the session cannot be checked (a Gradio that keeps
+    its sessions elsewhere), every request is refused, never served.
+    """
     def logged_in(request: Request) -> None:
         """The chat's own login (Gradio's session cookie), when it has one."""
-        gradio = request.app
-        if getattr(gradio, "auth", None) is None and getattr(gradio, "auth_dependency", None) is None:
+        if not login:
             return
-        token = (request.cookies.get(f"access-token-{gradio.cookie_id}")
-                 or request.cookies.get(f"access-token-unsecure-{gradio.cookie_id}"))
-        if not gradio.tokens.get(token):
+        gradio = request.app
+        cookie_id, tokens = getattr(gradio, "cookie_id", None), getattr(gradio, "tokens", None)
+        if not cookie_id or not isinstance(tokens, dict):
+            raise HTTPException(status_code=401, detail="Not authenticated (the login cannot be checked)")
+        token = (request.cookies.get(f"access-token-{cookie_id}")
+                 or request.cookies.get(f"access-token-unsecure-{cookie_id}"))
+        if not token or not tokens.get(token):
             raise HTTPException(status_code=401, detail="Not authenticated")
 
     def indexed(doc_id: str) -> tuple[Index, str, Path]:

@@ -14,16 +14,17 @@ from __future__ import annotations
 import atexit
 import threading
 import weakref
-import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 
 from index.errors import REBUILD_HINT, ConfigError, IndexCorruptError, IndexNotFoundError, StoreUnavailableError
+from index.generations import is_named, new_id, order
 from index.sentences import SentenceVectors
 from index.settings import Settings
-from index.sparse import Postings, bm25_vectors, query_vector, tokenize
+from index.sparse import Postings, bm25_vectors, query_vector
+from ingest.lexicon import tokenize
 from ingest.types import Block, Chunk, Table
 
 NAMESPACE = uuid.UUID("5b0f3a52-8f1e-4c1e-9a43-0c7e0b6c2a11")  # point ids: uuid5 of a stable key
@@ -91,10 +92,11 @@ def live_collection(settings: Settings) -> str:
 
 
 def _collections(settings: Settings) -> list[str]:
-    """This alias's generations, oldest first (names sort by creation time)."""
+    """This alias's generations, oldest first: exactly "<alias>_<id>" (index.generations), so the
+    alias "hpsr" never counts "hpsr_dev_…" among its own."""
     prefix = settings.qdrant_collection + "_"
     names = _call(settings, client(settings).get_collections).collections
-    return sorted(c.name for c in names if c.name.startswith(prefix))
+    return sorted((c.name for c in names if is_named(c.name, prefix)), key=order)
 
 
 class QdrantGeneration:
@@ -263,7 +265,7 @@ def write_collection(settings: Settings, manifest: dict, chunks: list[Chunk], bl
     from index.store import FORMAT_VERSION
 
     c = client(settings)
-    name = f"{settings.qdrant_collection}_{time.strftime('%Y%m%dT%H%M%S')}{time.time_ns() % 10**9:09d}_{uuid.uuid4().hex[:8]}"
+    name = f"{settings.qdrant_collection}_{new_id(_collections(settings))}"
     dim = int(manifest["model"]["dim"])
     _call(settings, c.create_collection, name, vectors_config={
         "dense": models.VectorParams(size=dim, distance=models.Distance.COSINE),
@@ -300,7 +302,8 @@ def write_collection(settings: Settings, manifest: dict, chunks: list[Chunk], bl
                 batch = []
     if batch:
         _call(settings, c.upsert, name, batch, wait=True)
-    full = {**manifest, "format": FORMAT_VERSION, "chunks": len(chunks), "store": "qdrant"}
+    full = {**manifest, "format": FORMAT_VERSION, "chunks": len(chunks), "store": "qdrant",
+            "alias": settings.qdrant_collection}  # the owner: pruning never drops another alias's
     _call(settings, c.upsert, name, [models.PointStruct(id=MANIFEST_ID, vector={}, payload={
         "type": "manifest", "manifest": full})], wait=True)  # last: a collection without it is incomplete
     ops = [models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name,
@@ -323,11 +326,17 @@ def prune(settings: Settings, keep: int = 2) -> None:
     except IndexNotFoundError:
         return
     names = _collections(settings)
-    older = [n for n in names if n < live]
+    older = [n for n in names if order(n) < order(live)]
     held = {g.name for g in list(_held)}
-    for n in [n for n in names if n > live] + older[: max(0, len(older) - (keep - 1))]:
-        if n not in held:
+    for n in [n for n in names if order(n) > order(live)] + older[: max(0, len(older) - (keep - 1))]:
+        if n not in held and _owner(settings, n) in (None, settings.qdrant_collection):
             _call(settings, client(settings).delete_collection, n)
+
+
+def _owner(settings: Settings, name: str) -> str | None:
+    """The alias a collection's manifest says built it (None: no manifest, a stopped build)."""
+    got = _call(settings, client(settings).retrieve, name, [MANIFEST_ID], with_payload=True)
+    return got[0].payload["manifest"].get("alias") if got else None
 
 
 def describe(settings: Settings) -> list[dict]:

@@ -20,6 +20,7 @@ from ingest.types import Block, Table, page_ref
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
 CANDIDATES = 50  # how deep each retriever's list goes before fusion
+MENTIONS_CACHE = 20_000  # words whose chunks an Index remembers (answerability asks for them)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,8 @@ class Index:
         finds "Bhutan"). Stopwords and absent words give an empty array.
         """
         key = (word.lower(), prefix)
-        if key not in self._mentions:
+        found = self._mentions.get(key)
+        if found is None:
             sparse = self.generation.sparse
             found = sparse.postings(word)
             stems = sparse.stems(word)
@@ -195,10 +197,10 @@ class Index:
                 for end in DEMONYM_ENDINGS:  # "Omani" -> "Oman" (the stemmer cuts it to "oman")
                     if word.lower().endswith(end) and len(word) - len(end) >= 4:
                         found = np.union1d(found, sparse.postings(word[:-len(end)]))
-            if len(self._mentions) > 20_000:
-                self._mentions.clear()
+            if len(self._mentions) > MENTIONS_CACHE:
+                self._mentions.clear()  # another thread's entry may go too: each returns its own
             self._mentions[key] = found
-        return self._mentions[key]
+        return found
 
     def doc_range(self, doc_id: str) -> tuple[int, int]:
         """Positions [first, last + 1) of a document's chunks."""

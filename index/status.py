@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from index.errors import IndexCorruptError, IndexMismatchError
+from index.generations import order
 from index.paths import path_of, roots
 from index.settings import Settings
 from index.store import inspect_generation, live_name, open_generation
@@ -50,7 +51,7 @@ def _generations(index_dir: Path, settings: Settings):
         for d in describe(settings):
             yield d["name"], d["manifest"], d["problem"], 0.0
         return
-    for g in sorted(index_dir.glob("gen-*"), key=lambda g: g.name, reverse=True):
+    for g in sorted(index_dir.glob("gen-*"), key=lambda g: order(g.name), reverse=True):
         t0 = time.perf_counter()
         manifest, problem = inspect_generation(g)
         yield g.name, manifest, problem, time.perf_counter() - t0

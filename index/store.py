@@ -24,8 +24,6 @@ import json
 import os
 import shutil
 import sys
-import time
-import uuid
 import weakref
 import zlib
 from dataclasses import asdict
@@ -37,6 +35,7 @@ from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, In
 from index.sentences import ROWS as SENTENCE_ROWS
 from index.sentences import SentenceVectors
 from index.sentences import save as save_sentences
+from index.generations import new_id, order
 from index.sparse import write_sparse
 from ingest.types import Block, Chunk, Table
 
@@ -213,7 +212,8 @@ def load_generation(index_dir: Path, expect: dict | None = None) -> Generation:
         if current_generation(index_dir) != live:  # a rebuild swapped generations meanwhile
             return read_generation(current_generation(index_dir), expect)
         damaged = e
-    for older in sorted((g for g in index_dir.glob("gen-*") if g.name < live.name), key=lambda g: g.name, reverse=True):
+    for older in sorted((g for g in index_dir.glob("gen-*") if order(g.name) < order(live.name)),
+                        key=lambda g: order(g.name), reverse=True):
         try:
             gen = read_generation(older, expect)
         except (IndexCorruptError, IndexMismatchError):
@@ -362,8 +362,8 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], block
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
-    # Names sort by creation time (nanoseconds), which the fallback and pruning rely on.
-    gen_id = time.strftime("%Y%m%dT%H%M%S") + f"{time.time_ns() % 10**9:09d}-{uuid.uuid4().hex[:8]}"
+    # Ordered by a sequence number (index.generations), which the fallback and pruning rely on.
+    gen_id = new_id(p.name for p in index_dir.iterdir() if p.name.startswith(("gen-", ".tmp-")))
     tmp = index_dir / f".tmp-{gen_id}"
     tmp.mkdir()
     manifest = {**manifest, "vector_index": kind}
@@ -408,9 +408,9 @@ def remove_stale(index_dir: Path, keep: int = 2) -> None:
         live = current_generation(index_dir).name
     except (IndexNotFoundError, IndexCorruptError):
         return
-    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.name)
-    never_live = [g for g in gens if g.name > live]  # CURRENT only moves to newer generations
-    older = [g for g in gens if g.name < live]
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: order(p.name))
+    never_live = [g for g in gens if order(g.name) > order(live)]  # CURRENT only moves to newer generations
+    older = [g for g in gens if order(g.name) < order(live)]
     for g in never_live + older[: max(0, len(older) - (keep - 1))]:
         discard(g)
 

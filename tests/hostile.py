@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 from conftest import REPO, write_pdf
+from ingest.loaders import MAX_FILE_MB
 
 FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 GOOD_LINE = b"The Quagga Clinic Trust counted 4417 patients in its first year of work."
@@ -134,6 +135,10 @@ def hostile_files(folder: Path) -> dict[str, str | None]:
         + "A na\u00efve \u201cquote\u201d in cp1252 about the clinic garden.\n".encode("cp1252"), None)
     put("utf16.txt", "UTF-16 notes: the Quagga clinic opened a pharmacy in Z\u00fcrich.\n"
         .encode("utf-16"), None)
+    with open(folder / "huge.txt", "wb") as f:  # larger than a document may be (sparse: no disk used)
+        f.write(b"The Quagga clinic's notes. ")
+        f.truncate(MAX_FILE_MB * 1024 * 1024 + 1)
+    expect["huge.txt"] = "larger than"
     os.symlink("loop-b.pdf", folder / "loop-a.pdf")
     os.symlink("loop-a.pdf", folder / "loop-b.pdf")
     expect["loop-a.pdf"] = expect["loop-b.pdf"] = "symlink loop"

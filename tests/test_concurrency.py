@@ -4,6 +4,7 @@ that document, never both), and the p95 latency is reported."""
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -150,3 +151,38 @@ def test_concurrent_users_during_a_reindex(corpus_index, tmp_path):
 def test_soak_concurrent_users(corpus_index, tmp_path):
     figures = _soak(corpus_index, tmp_path, seconds=float(suite_variable("HPSR_SOAK_SECONDS", "60")))
     record("concurrency", **figures, command="pytest -m soak tests/test_concurrency.py")
+
+
+def test_word_lookups_from_many_threads_survive_the_cache_being_cleared(small_index, monkeypatch):
+    """One request clearing the shared cache of word lookups (Index.mentions) just after another
+    stored its entry made that one raise KeyError."""
+    idx = index.Index.load(small_index)
+
+    class ClearedByAnotherRequest(dict):
+        def __setitem__(self, key, value):
+            super().__setitem__(key, value)
+            other = threading.Thread(target=self.clear)  # another request, clearing it right then
+            other.start()
+            other.join()
+
+    idx._mentions = ClearedByAnotherRequest()
+    assert len(idx.mentions("okapi", prefix=5)) and len(idx.mentions("giraffe"))
+    # and many threads at once, with the cache clearing on every lookup
+    monkeypatch.setattr(sys.modules["index.search"], "MENTIONS_CACHE", 1)
+    idx._mentions = {}
+    words = ["okapi", "giraffe", "forest", "zebra", "clinic", "dental", "rainforest", "hills"] * 50
+    errors: list[BaseException] = []
+
+    def look(offset: int) -> None:
+        try:
+            for w in words[offset:] + words[:offset]:
+                idx.mentions(w, prefix=5)
+        except BaseException as e:  # noqa: BLE001 - the test reports any
+            errors.append(e)
+
+    threads = [threading.Thread(target=look, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]

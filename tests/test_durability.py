@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from chatbot.cli import main
 from conftest import REPO, write_small_corpus
 from hostile import record
 from index.settings import Settings, variables
-from index.store import MANIFEST, READERS, current_generation
+from index.store import MANIFEST, READERS, current_generation, remove_stale
 
 PANGOLIN = """# Pangolin Outreach Programme
 
@@ -275,3 +276,51 @@ def test_the_tests_run_isolated_from_the_users_settings_and_cache():
     assert [v for v in variables() if v in os.environ and v not in set_here] == []
     assert cache_dir() == REPO / ".hpsr" / "test-cache"
     assert not Settings.load().library_dir.is_relative_to(REPO)
+
+
+class _Clock:
+    """A wall clock the test sets (time.time, time_ns, localtime and gmtime all read it)."""
+
+    def __init__(self, now: float):
+        self.now = now
+        self._localtime, self._gmtime = time.localtime, time.gmtime
+
+    def time(self) -> float:
+        return self.now
+
+    def time_ns(self) -> int:
+        return int(self.now * 1e9)
+
+    def localtime(self, secs=None):
+        return self._localtime(self.now if secs is None else secs)
+
+    def gmtime(self, secs=None):
+        return self._gmtime(self.now if secs is None else secs)
+
+
+def test_a_clock_set_back_does_not_put_a_new_generation_before_the_last(tmp_path, monkeypatch):
+    """At a daylight-saving fall-back the local time repeats an hour: a generation made after it
+    was named (by local time) before the one made just before it, and the fallback was lost."""
+    docs = write_small_corpus(tmp_path / "docs")
+    monkeypatch.setenv("TZ", "Europe/Lisbon")
+    time.tzset()
+    try:
+        clock = _Clock(1761440400.0)  # 2025-10-26 01:00 UTC, 01:00 local, just after the fall-back
+        clock.now -= 30 * 60  # 00:30 UTC = 01:30 local (summer time), before it
+        for name in ("time", "time_ns", "localtime", "gmtime"):
+            monkeypatch.setattr(time, name, getattr(clock, name))
+        names = []
+        for moved in (0, 40 * 60, 10 * 60):  # 01:30 summer time, then 01:10 and 01:20 winter time
+            clock.now += moved
+            (docs / "extra.md").write_text(f"# Extra\n\nThe build made at {clock.now} added this line.\n")
+            _build(docs, tmp_path / "index")
+            names.append(current_generation(tmp_path / "index").name)
+            gc.collect()  # no reader holds a generation now: what a later prune would remove, it removes
+            remove_stale(tmp_path / "index")
+            kept = {p.name for p in (tmp_path / "index").glob("gen-*")}
+            # the live generation and the one before it (the fallback), nothing older
+            assert kept == set(names[-2:]), (names, kept)
+        assert len(set(names)) == 3
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -121,6 +121,35 @@ def test_with_credentials_page_and_api_work(served_with_auth):
         assert opener.open(url + path).status == 200, path
 
 
+def test_the_viewer_refuses_everyone_when_the_login_cannot_be_checked(small_index, tmp_path):
+    """The viewer checks the chat's login through Gradio's session store. If an upgrade renames
+    what it looks at, it must refuse everyone (401), not serve everyone."""
+    from chatbot.app import build_app, start
+
+    shutil.copytree(small_index, tmp_path / "index")
+    settings = index.Settings.load(index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    demo = build_app(settings)
+    port = free_port()
+    start(demo, settings, port=port, auth=("alice", "wonder-land-7"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        opener.open(urllib.request.Request(url + "/login", data=b"username=alice&password=wonder-land-7"))
+        assert opener.open(url + VIEWER_PATHS[0]).status == 200  # logged in: served
+        app = demo.app
+        for name in ("auth", "auth_dependency", "tokens", "cookie_id"):  # as if renamed by an upgrade
+            if hasattr(app, name):
+                setattr(app, f"renamed_{name}", getattr(app, name))
+                delattr(app, name)
+        for path in VIEWER_PATHS:
+            status, _ = _http(url + path)
+            assert status == 401, f"GET {path} without a login, the session store gone, gave {status}"
+            with pytest.raises(urllib.error.HTTPError, match="401"):
+                opener.open(url + path)  # logged in, but the login cannot be checked: refused
+    finally:
+        demo.close()
+
+
 # --- uploads -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

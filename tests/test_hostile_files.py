@@ -41,7 +41,7 @@ NAMES = ["corrupt.pdf", "truncated.pdf", "encrypted-user-password.pdf", "encrypt
          "zero-byte.pdf", "zero-byte.md", "scanned.pdf", "binary-named.pdf", "binary-named.txt",
          "thousands-of-pages.pdf", "enormous-page.pdf", "nested-content.pdf", "nested-resources.pdf",
          "cyclic-page-tree.pdf", "cyclic-parent.pdf", "cyclic-reference.pdf", "self-drawing-form.pdf",
-         "zip-bomb.pdf", "cp1252.txt", "mixed-encoding.md", "utf16.txt", "loop-a.pdf", "dangling.pdf"]
+         "zip-bomb.pdf", "cp1252.txt", "mixed-encoding.md", "utf16.txt", "huge.txt", "loop-a.pdf", "dangling.pdf"]
 
 
 def test_the_list_covers_every_hostile_file(hostile):

@@ -234,3 +234,21 @@ def test_nothing_imports_qdrant_unless_it_is_chosen(small_index):
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pruning_one_alias_leaves_an_alias_it_is_a_prefix_of(tmp_path):
+    """Two aliases on one Qdrant, one a prefix of the other ("hpsr" and "hpsr_dev"): each
+    built twice, and both still answer (pruning "hpsr" once dropped every "hpsr_*" collection)."""
+    docs = write_small_corpus(tmp_path / "docs")
+    short = qdrant(tmp_path, qdrant_collection="hpsr")
+    longer = qdrant(tmp_path, qdrant_collection="hpsr_dev")
+    from index.qdrant_store import _collections
+
+    for _ in range(2):
+        for settings in (longer, short):
+            index.build_index([docs], settings=settings, progress=False, full=True)
+    for settings in (short, longer):
+        hits = index.Index.load(settings=settings).search("Where is the okapi found?", 3)
+        assert hits and hits[0].doc_id == "okapi-guide", settings.qdrant_collection
+    assert _collections(short) and _collections(longer)
+    assert not set(_collections(short)) & set(_collections(longer))
