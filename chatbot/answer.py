@@ -17,6 +17,7 @@ from chatbot.sentences import Sentence, candidates
 from chatbot.signals import Signals, Weights, decide
 from chatbot.table_answer import asks_table, columns_asked, lines, names_row, scored_text, shown
 from index import Hit, Index
+from ingest.kinds import TEXT
 from ingest.lexicon import FIGURE, stems
 from ingest.normalize import FOOTNOTE_MARK, clean
 from ingest.types import Table
@@ -115,7 +116,10 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     if not ok:
         if hits and not signals.nothing_asked:
             reason += " The closest passages are from " + " and ".join(f"“{t}”" for t in signals.closest) + "."
-        return Answer(question, ABSTAIN_TEXT, (), tuple(hits), True, confidence, query, tuple(notes), reason,
+        # The nearest passages, shown with low confidence: closest first, running text only (a
+        # reference list's broken links and a contents page say nothing to the reader).
+        nearest = sorted((h for h in hits if h.kind in (TEXT, "table")), key=lambda h: -(h.similarity or 0.0))
+        return Answer(question, ABSTAIN_TEXT, (), tuple(nearest), True, confidence, query, tuple(notes), reason,
                       signals, considered)
     return replace(_compose(index, question, query, q, hits, pool, [sentences[c] for c in chosen], contexts,
                             confidence, notes, signals), considered=considered)

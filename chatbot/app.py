@@ -89,7 +89,7 @@ class ChatApp:
         except HpsrError as e:
             return escape(str(e)), gr.update(), gr.update(), gr.update(visible=False)
         choices = self.doc_choices()
-        message = escape(f"Removed {doc_id}.\n{report.summary()}").replace("\n", "  \n")
+        message = escape(f"Removed {doc_id}.\n{report.summary(paths=False)}").replace("\n", "  \n")
         return message, gr.update(choices=choices, value=""), gr.update(choices=choices[1:], value=None), \
             gr.update(visible=False)
 
@@ -128,7 +128,7 @@ class ChatApp:
 
             report = build_index(None, index_dir=self.settings.index_dir,
                                  settings=self.settings, progress=report_progress)
-            messages.append(escape(report.summary()).replace("\n", "  \n"))
+            messages.append(escape(report.summary(paths=False)).replace("\n", "  \n"))
         choices = self.doc_choices()
         return "  \n".join(messages), gr.update(choices=choices), gr.update(choices=choices[1:])
 

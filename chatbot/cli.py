@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -117,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=_eval)
 
     args = parser.parse_args(argv)
+    # Output piped into `head` and the like: stop quietly when the reader has had enough (a
+    # rebuild is atomic, so stopping is always safe), as other command-line tools do.
+    if argv is None:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         return args.run(args)
     except HpsrError as e:
@@ -129,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _ingest(args) -> int:
     from index import build_index
+
+    if args.paths and not any(p.exists() or p.is_symlink() for p in args.paths):
+        raise HpsrError(f"no such file or folder: {', '.join(map(str, args.paths))} (the index is unchanged)")
 
     report = build_index(args.paths or None, index_dir=args.index, progress=not args.quiet,
                          full=args.full)
@@ -249,7 +257,7 @@ def _ask(args) -> int:
 
     ans = answer(open_index(args.index), args.question, previous=args.previous, doc=args.doc)
     if args.json:
-        print(json.dumps(answer_json(ans), ensure_ascii=False, indent=1))
+        print(json.dumps(answer_json(ans, local=True), ensure_ascii=False, indent=1))
         return ABSTAINED if ans.abstained else ANSWERED
     for note in ans.notes:
         print(note)

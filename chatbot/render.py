@@ -46,20 +46,29 @@ def quoted(c) -> list[str]:
     return [c.passage[s:e] for s, e in c.sentences]
 
 
-def answer_json(ans: Answer) -> dict:
-    """The answer as plain data, for programs (the Gradio API, `hpsr ask --json`)."""
+def answer_json(ans: Answer, local: bool = False) -> dict:
+    """The answer as plain data, for programs (the Gradio API, `hpsr ask --json`).
+
+    Documents are named by their index id and reached through the viewer's URL; where a file
+    lies on the server stays on the server. `local` (the command line, on the machine that holds
+    the files) adds each one's path and a file:// URL at the page.
+    """
+    def hit(h) -> dict:
+        out = {k: v for k, v in asdict(h).items() if k != "source"}
+        return {**out, "source": h.source, "file_url": file_url(h)} if local else out
+
     return {
         "answer": ans.text, "abstained": ans.abstained, "reason": ans.reason,
         "searched_as": ans.search_query, "confidence": round(ans.confidence, 4),
         "notes": list(ans.notes),
-        "citations": [{"number": c.number, **asdict(c.hit), "where": where(c.hit, c.table), "passage": c.passage,
+        "citations": [{"number": c.number, **hit(c.hit), "where": where(c.hit, c.table), "passage": c.passage,
                        "quoted": quoted(c),
                        "shown_table": asdict(c.table) if c.table else None,
-                       "viewer_url": viewer_url(c.hit, quoted(c)), "file_url": file_url(c.hit)}
+                       "viewer_url": viewer_url(c.hit, quoted(c))}
                       for c in ans.citations],
         # An answer from a table: its caption, header (one name per column) and the rows shown.
         "table": next((asdict(c.table) for c in ans.citations if c.table), None),
-        "passages": [{**asdict(h), "where": where(h), "file_url": file_url(h)} for h in ans.hits],
+        "passages": [{**hit(h), "where": where(h), "viewer_url": viewer_url(h, [])} for h in ans.hits],
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import sys
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -43,19 +44,25 @@ class BuildReport:
     seconds: float = 0.0
     swapped: bool = False  # a new generation was made live
 
-    def summary(self) -> str:
-        """A few lines for people: counts, then every skip with its reason."""
+    def summary(self, paths: bool = True) -> str:
+        """A few lines for people: counts, then every skip with its reason. `paths=False` (for a
+        client of the chat) names files by their names and leaves out where the index is."""
+        def name(p: str) -> str:
+            return p if paths else Path(p).name
+
         rate = f", {self.embedded / self.seconds:.0f} chunks/s" if self.embedded and self.seconds else ""
         lines = [
             f"files: {len(self.added)} added, {len(self.changed)} changed, {len(self.unchanged)} unchanged, "
             f"{len(self.moved)} moved, {len(self.removed)} removed, {len(self.skipped)} skipped",
             f"index: {self.files} files, {self.pages} pages/sections, {self.chunks} chunks "
             f"({self.embedded} embedded) in {self.seconds:.1f} s{rate}",
-            f"location: {self.index_dir}" + ("" if self.swapped else " (unchanged, nothing to do)"),
         ]
+        if paths or not self.swapped:
+            lines.append((f"location: {self.index_dir}" if paths else "the index")
+                         + ("" if self.swapped else " (unchanged, nothing to do)"))
         lines += [f"note: {n}" for n in self.notes]
-        lines += [f"skipped {p}: {r}" for p, r in self.skipped]
-        lines += [f"warning {p}: {w}" for p, w in self.warnings]
+        lines += [f"skipped {name(p)}: {r}" for p, r in self.skipped]
+        lines += [f"warning {name(p)}: {w}" for p, w in self.warnings]
         return "\n".join(lines)
 
 
@@ -452,18 +459,24 @@ class _Bar:
 
     def __init__(self, progress: bool | ProgressFn, stage: str, total: int, unit: str):
         self.fn = progress if callable(progress) else None
-        self.stage, self.total, self.done = stage, total, 0
+        self.stage, self.total, self.done, self.unit = stage, total, 0, unit
+        self.desc = "reading" if stage == "files" else "embedding"
         self.tqdm = None
-        if progress is True:
+        # A terminal gets a bar; a file or a pipe gets a line per file (per tenth of the chunks),
+        # not a line of carriage returns. Nothing to do draws nothing.
+        self.lines = progress is True and total > 0 and not sys.stderr.isatty()
+        if progress is True and total > 0 and not self.lines:
             from tqdm import tqdm
 
-            self.tqdm = tqdm(total=total, desc=f"{'reading' if stage == 'files' else 'embedding'}",
-                             unit=unit, dynamic_ncols=True, leave=True)
+            self.tqdm = tqdm(total=total, desc=self.desc, unit=unit, dynamic_ncols=True, leave=True)
 
     def step(self, n: int = 1) -> None:
-        self.done += n
+        before, self.done = self.done, self.done + n
         if self.tqdm is not None:
             self.tqdm.update(n)
+        if self.lines and (self.stage == "files" or self.done == self.total
+                           or 10 * self.done // self.total > 10 * before // self.total):
+            print(f"{self.desc}: {self.done}/{self.total} {self.unit}s", file=sys.stderr, flush=True)
         if self.fn is not None:
             self.fn(self.stage, self.done, self.total)
 

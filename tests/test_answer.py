@@ -2,6 +2,7 @@
 reason, follow-ups judged on their own subject, thresholds that are settings."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -151,7 +152,26 @@ def test_document_filter_only_cites_that_document(idx):
 
 def test_rendering_shows_document_text_as_text(idx):
     a = answer(idx, "When was Health Systems Global founded?")
-    hostile = '<img src=x onerror="alert(1)"> [link](javascript:alert(1)) <script>x</script>'
-    assert "<" not in escape(hostile) and "](" not in escape(hostile)
+    hostile = '<img src=x onerror="alert(1)"> [link](javascript:alert(1)) <script>x</script> **bold** 16. item'
+    # Rendered as Markdown with raw HTML allowed (as a chat would), it is the same text, no markup.
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": True}).render(escape(hostile))
+    assert not re.search(r"<(?!/?p>)", rendered), rendered  # no element but the paragraph
+    assert html.unescape(re.sub(r"</?p>", "", rendered)).strip() == hostile, rendered
     md = answer_markdown(a)
     assert "Sources:" in md and "\\[1\\]" in md  # copying the answer keeps its citations
+
+
+def test_a_refusal_lists_the_nearest_running_text_closest_first(idx):
+    """The passages shown with a refusal are in order of their similarity to the question, and
+    none is a reference list (broken links) or a contents page."""
+    questions = [q for q, _ in OUT_OF_SCOPE] + ["Which journal published the 2019 study on informal payments?",
+                                                "Where can I find the list of references on palliative care?"]
+    for question in questions:
+        a = answer(idx, question)
+        if not a.abstained:
+            continue
+        sims = [h.similarity for h in a.hits]
+        assert sims == sorted(sims, reverse=True), (question, sims)
+        assert all(h.kind in ("text", "table") for h in a.hits), (question, [h.kind for h in a.hits])

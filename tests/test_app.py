@@ -4,6 +4,7 @@ Set HPSR_REQUIRE_BROWSER=1 (CI does) to fail instead of skipping when Chromium i
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -217,6 +218,11 @@ def test_api_answers_with_structured_sources(app):
     assert table["header"] == ["", "2022 · Number"] and table["rows"] == [["Nurses", "935"]] and table["pages"] == [25]
     refused = client.predict("What is the life expectancy at birth in Japan?", "", "", api_name="/answer")
     assert refused["abstained"] and refused["reason"].startswith("No document mentions Japan")
+    # Clients get document ids and viewer URLs, never where files or the index lie on the server.
+    for answered in (result, refused):
+        text = json.dumps(answered)
+        assert str(REPO) not in text and "file://" not in text and "/tmp" not in text, text[:300]
+        assert all(p["viewer_url"].startswith("/hpsr/viewer?doc=") for p in answered["passages"])
 
 
 def test_safe_filename_stays_in_folder():

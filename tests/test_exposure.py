@@ -97,10 +97,12 @@ def test_without_credentials_page_and_api_are_refused(served_with_auth):
     assert status in (401, 403), f"POST /gradio_api/upload without credentials gave {status}"
     from gradio_client import Client
 
-    with pytest.raises(Exception):
+    from gradio_client.exceptions import AuthenticationError
+
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):
         Client(url, verbose=False).predict("When was the Zebra Health Fund created?", "", "",
                                            api_name="/answer")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="Could not login"):
         Client(url, auth=("alice", "wrong"), verbose=False)
     for path in VIEWER_PATHS:  # the source viewer and the documents it serves
         status, text = _http(url + path)
@@ -190,6 +192,7 @@ def test_uploaded_file_names_stay_in_the_library_folder(app, name):
     uploaded = json.loads(text)[0]
     result = _call(app["url"], "add_documents", [[{"path": uploaded, "meta": {"_type": "gradio.FileData"}}]])
     assert "event: complete" in result and re.search(r"1 (added|skipped)|not added", result), result[-400:]
+    assert str(root) not in result and "location:" not in result, "the summary shows where the index lies"
     new = {p for p in root.rglob("*")} - before
     outside = [p for p in new if not p.is_relative_to(library) and p not in library.parents
                and not p.is_relative_to(root / "index")]
