@@ -133,7 +133,20 @@ class ChatApp:
         return "  \n".join(messages), gr.update(choices=choices), gr.update(choices=choices[1:])
 
 
-CSS = "#sources { max-height: 70vh; overflow-y: auto; }"
+# Tables in the chat and the sources panel: as wide as their columns need, scrolling sideways
+# when wider than the panel, each column wide enough to read (a label is never cut letter by
+# letter). The sources panel grows with the page rather than scrolling inside a box.
+CSS = """
+#chatbot table, #sources table { display: block; max-width: 100%; overflow-x: auto; }
+#chatbot th, #chatbot td, #sources th, #sources td {
+  min-width: 6em; word-break: normal !important; overflow-wrap: normal !important; hyphens: none; }
+#chatbot td:first-child, #sources td:first-child { min-width: 10em; }
+"""
+# A new answer scrolls into view where it begins, wherever the reader had scrolled the chat.
+SHOW_NEWEST = """() => { setTimeout(() => {
+  const all = document.querySelectorAll('#chatbot .message');
+  if (all.length) all[all.length - 1].scrollIntoView({block: 'start', behavior: 'instant'});
+}, 50); }"""
 
 
 def build_app(settings: Settings | None = None) -> gr.Blocks:
@@ -175,8 +188,10 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
                         cancel_btn = gr.Button("Cancel", elem_id="remove-cancel")
                     remove_status = gr.Markdown(elem_id="remove-status")
         ins, outs = [question, chatbot, doc, previous], [question, chatbot, sources, previous]
-        question.submit(app.ask, ins, outs, api_name="ask", concurrency_limit=8)
-        ask_btn.click(app.ask, ins, outs, api_visibility="private", concurrency_limit=8)
+        question.submit(app.ask, ins, outs, api_name="ask", concurrency_limit=8).then(
+            None, None, None, js=SHOW_NEWEST, api_visibility="private")
+        ask_btn.click(app.ask, ins, outs, api_visibility="private", concurrency_limit=8).then(
+            None, None, None, js=SHOW_NEWEST, api_visibility="private")
         clear_btn.click(lambda: ("", [], "Sources of the answer appear here.", None), None, outs,
                         api_visibility="private")
         add_btn.click(app.add_documents, [files], [status, doc, to_remove], api_name="add_documents",

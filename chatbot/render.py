@@ -109,6 +109,16 @@ def table_markdown(table: Table, bold: set[int] = frozenset()) -> str:
     return "\n".join([head, rule] + rows)
 
 
+def _columns(table: Table, shown: Table | None) -> Table:
+    """The passage's table with only the columns the answer shows (the row labels, and those it
+    asked for): a table of thirteen columns does not fit beside the chat."""
+    if shown is None:
+        return table
+    keep = [j for j, name in enumerate(table.header) if j == 0 or name in shown.header[1:]]
+    return Table(table.caption, tuple(table.header[j] for j in keep),
+                 tuple(tuple(row[j] for j in keep) for row in table.rows), table.pages)
+
+
 def sources_markdown(answer: Answer) -> str:
     """The sources panel: each cited passage with the quoted sentences in bold."""
     if answer.abstained:
@@ -130,7 +140,8 @@ def sources_markdown(answer: Answer) -> str:
             labels = {row[0] for row in (c.table.rows if c.table else ())}
             out.append(f"_{escape(h.table.caption)}_")
             out.append("")
-            out.append(table_markdown(h.table, {i for i, row in enumerate(h.table.rows) if row[0] in labels}))
+            out.append(table_markdown(_columns(h.table, c.table),
+                                      {i for i, row in enumerate(h.table.rows) if row[0] in labels}))
         else:
             out.append("> " + _quote(c.passage or h.text, c.sentences))
         out.append("")

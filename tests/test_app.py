@@ -100,6 +100,60 @@ def test_answer_with_citation_and_sources_panel(app, browser):
     page.close()
 
 
+_CELLS = """sel => Array.from(document.querySelectorAll(sel)).map(e => {
+    const r = e.getBoundingClientRect(); return [e.innerText.trim(), Math.round(r.width), Math.round(r.height)]; })"""
+_NEWEST_SHOWN = """() => {
+    const all = document.querySelectorAll('#chatbot .message'); const last = all[all.length - 1];
+    let box = last.parentElement;
+    while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+    const r = last.getBoundingClientRect(), c = box.getBoundingClientRect();
+    return r.top >= c.top - 1 && r.top < c.bottom - 40; }"""
+
+
+@pytest.mark.browser
+def test_wide_tables_stay_readable_and_a_new_answer_is_in_view(app, browser):
+    """A thirteen-column table stacked its headers a letter per line, broke "Nurses" into
+    "Nu/rse/s" and ran off the panel; a new answer landed off-screen when the reader had
+    scrolled the chat up; the sources panel was a box of its own that cut passages off."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _open(page, app["url"])
+    chat = page.locator("#chatbot")
+    _ask(page, "How many nurses were there in Cabo Verde in 2022?")
+    expect(chat.locator(".message").last.locator("table")).to_contain_text("935", timeout=30_000)
+    # The sources panel shows the columns the answer uses, every cell wide enough to read.
+    headers = page.evaluate(_CELLS, "#sources th")
+    assert [h for h, _, _ in headers] == ["", "2022 · Number"], headers
+    labels = page.evaluate(_CELLS, "#sources td:first-child")
+    assert labels and all(w >= 100 for _, w, _ in labels), labels
+    # All thirteen columns, in the chat and in the panel: the table scrolls sideways; no cell is
+    # squeezed to a few letters, no label broken over lines.
+    _ask(page, "What does the human resources table show for nurses in Cabo Verde?")
+    expect(chat.locator(".message").last.locator("table")).to_contain_text("Nurses", timeout=30_000)
+    expect(page.locator("#sources th")).to_have_count(13, timeout=30_000)
+    for where in ("#chatbot .message:last-child", "#sources"):
+        cells = page.evaluate(_CELLS, f"{where} th, {where} td")
+        assert len(cells) >= 13 and all(w >= 60 for _, w, _ in cells), (where, cells)
+        line = max(h for text, _, h in cells if text == "Nurses")
+        assert line < 60, f"{where}: 'Nurses' is broken over lines ({line}px high)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "wide-table.png"))
+    # Scrolled up to the first answer (with the wheel, as a reader does), the reader asks again:
+    # the new answer comes into view.
+    page.locator("#chatbot").hover()
+    for _ in range(10):
+        page.mouse.wheel(0, -600)
+    page.wait_for_timeout(300)
+    _ask(page, "How many referrals were made to the Counselling in Primary Care programme in 2024?")
+    expect(chat.locator(".message").last).to_contain_text("20 619 referrals", timeout=30_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate(_NEWEST_SHOWN), "the new answer is out of view"
+    panel = page.evaluate("() => { const e = document.querySelector('#sources'); return [e.scrollHeight, e.clientHeight]; }")
+    assert panel[0] <= panel[1] + 1, f"the sources panel scrolls inside itself: {panel}"
+    page.close()
+
+
 @pytest.mark.browser
 def test_out_of_scope_question_is_refused_with_its_reason(app, browser):
     from playwright.sync_api import expect
