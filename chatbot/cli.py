@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -118,18 +118,21 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=_eval)
 
     args = parser.parse_args(argv)
-    # Output piped into `head` and the like: stop quietly when the reader has had enough (a
-    # rebuild is atomic, so stopping is always safe), as other command-line tools do.
-    if argv is None:
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
+        return code
     except HpsrError as e:
         print(f"hpsr: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hpsr: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: the reader has had enough. Stop quietly, as
+        # other command-line tools do (status 128 + SIGPIPE); what is left to print goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _ingest(args) -> int:
