@@ -114,11 +114,13 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     signals = judge.signals(q, evidence)
     ok, reason = decide(signals, weights)
     if not ok:
-        if hits and not signals.nothing_asked:
-            reason += " The closest passages are from " + " and ".join(f"“{t}”" for t in signals.closest) + "."
-        # The nearest passages, shown with low confidence: closest first, running text only (a
-        # reference list's broken links and a contents page say nothing to the reader).
-        nearest = sorted((h for h in hits if h.kind in (TEXT, "table")), key=lambda h: -(h.similarity or 0.0))
+        # The nearest passages, shown with low confidence and named in the reason: running text
+        # only (a reference list's broken links and a contents page say nothing to the reader),
+        # closest first.
+        nearest = sorted((h for h in found if h.kind in (TEXT, "table")), key=lambda h: -(h.similarity or 0.0))[:k]
+        if nearest and not signals.nothing_asked:
+            titles = dict.fromkeys(h.title for h in nearest)
+            reason += " The closest passages are from " + " and ".join(f"“{t}”" for t in list(titles)[:2]) + "."
         return Answer(question, ABSTAIN_TEXT, (), tuple(nearest), True, confidence, query, tuple(notes), reason,
                       signals, considered)
     return replace(_compose(index, question, query, q, hits, pool, [sentences[c] for c in chosen], contexts,

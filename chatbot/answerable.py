@@ -236,7 +236,6 @@ class Judge:
     # -- the evidence -------------------------------------------------------------------------
     def signals(self, q: Question, ev: Evidence) -> Signals:
         """Every signal of `Signals` for this question and what the answer would quote."""
-        closest = tuple(dict.fromkeys(h.title for h in ev.hits))[:2]
         absent = tuple(t.text for t in q.named if not len(self.term_chunks(t)))
         content = [t for t in q.content if t.words[0] not in GLUE]
         missing = [t.text for t in content if not len(self.term_chunks(t))]
@@ -245,10 +244,10 @@ class Judge:
             absent_words = tuple(w for w in missing if len(w) >= 5) or tuple(missing)
         absent_share = len(missing) / len(content) if content else 0.0
         if not q.terms:
-            return Signals(nothing_asked=True, closest=closest)
+            return Signals(nothing_asked=True)
         if not ev.hits or not ev.cited:
             return Signals(absent_names=absent, absent_words=absent_words, unquotable=bool(ev.hits),
-                           closest=closest, sentence_similarity=0.0, coverage=0.0, answer_support=0.0,
+                           sentence_similarity=0.0, coverage=0.0, answer_support=0.0,
                            absent_share=absent_share)
         positions = [self.index.position(h.chunk_id) for h in ev.cited]
         # Names must be in the quoted passages or be what their documents are about.
@@ -289,7 +288,7 @@ class Judge:
             missing_about=about, missing_holder=holder, missing_kind=kind,
             sentence_similarity=ev.sentence_similarity, coverage=coverage if words else 1.0,
             answer_support=float(max(answering, default=0.0)) if weights else 1.0,
-            focus_missing=self._missing_focus(q, ev.quoted, quoted_stems), absent_share=absent_share, closest=closest)
+            focus_missing=self._missing_focus(q, ev.quoted, quoted_stems), absent_share=absent_share)
 
     def spoken_about(self, q: Question) -> bool:
         """Do the documents speak of a follow-up's "what about X" where they speak of every name

@@ -15,6 +15,7 @@ from chatbot.render import answer_json, answer_markdown, escape, sources_markdow
 from chatbot.viewer import pdfjs_dir  # noqa: E402
 from chatbot.viewer_routes import add_routes  # noqa: E402
 from index import Settings, build_index, open_index, remove_document  # noqa: E402
+from index.settings import REPO_ROOT  # noqa: E402
 from index.embedder import get_embedder  # noqa: E402
 from ingest import SUPPORTED, HpsrError  # noqa: E402
 from ingest.loaders import MAX_FILE_MB  # noqa: E402
@@ -37,6 +38,13 @@ class ChatApp:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.load()
 
+    def private(self, text: str) -> str:
+        """A message for a client, without where the index, the library or the checkout lie."""
+        for folder, name in ((self.settings.index_dir, "the index"), (self.settings.library_dir, "the library"),
+                             (REPO_ROOT, "the checkout")):
+            text = text.replace(str(folder), name)
+        return text
+
     def index(self):
         return open_index(self.settings.index_dir, self.settings)  # follows rebuilds (atomic swap)
 
@@ -54,7 +62,7 @@ class ChatApp:
             ans = answer(self.index(), question, previous=previous, doc=doc or None)
         except HpsrError as e:
             history += [{"role": "user", "content": escape(question[:MAX_QUESTION_CHARS])},
-                        {"role": "assistant", "content": escape(f"Error: {e}")}]
+                        {"role": "assistant", "content": escape(f"Error: {self.private(str(e))}")}]
             return "", history, "", previous
         history += [{"role": "user", "content": escape(ans.question)},
                     {"role": "assistant", "content": answer_markdown(ans)}]
@@ -67,7 +75,7 @@ class ChatApp:
         try:
             ans = answer(self.index(), question or "", previous=previous or None, doc=doc or None)
         except HpsrError as e:  # empty question, unknown document: a message, not a stack trace
-            raise gr.Error(str(e)) from e
+            raise gr.Error(self.private(str(e))) from e
         return answer_json(ans)
 
     def ask_removal(self, doc_id: str | None):
@@ -87,7 +95,7 @@ class ChatApp:
         try:
             report = remove_document(doc_id, index_dir=self.settings.index_dir, settings=self.settings)
         except HpsrError as e:
-            return escape(str(e)), gr.update(), gr.update(), gr.update(visible=False)
+            return escape(self.private(str(e))), gr.update(), gr.update(), gr.update(visible=False)
         choices = self.doc_choices()
         message = escape(f"Removed {doc_id}.\n{report.summary(paths=False)}").replace("\n", "  \n")
         return message, gr.update(choices=choices, value=""), gr.update(choices=choices[1:], value=None), \
@@ -145,7 +153,11 @@ CSS = """
 # A new answer scrolls into view where it begins, wherever the reader had scrolled the chat.
 SHOW_NEWEST = """() => { setTimeout(() => {
   const all = document.querySelectorAll('#chatbot .message');
-  if (all.length) all[all.length - 1].scrollIntoView({block: 'start', behavior: 'instant'});
+  if (!all.length) return;
+  const last = all[all.length - 1];
+  let box = last.parentElement;  // the chat's own scrolling box, not the page
+  while (box && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top;
 }, 50); }"""
 
 

@@ -54,8 +54,8 @@ def answer_json(ans: Answer, local: bool = False) -> dict:
     the files) adds each one's path and a file:// URL at the page.
     """
     def hit(h) -> dict:
-        out = {k: v for k, v in asdict(h).items() if k != "source"}
-        return {**out, "source": h.source, "file_url": file_url(h)} if local else out
+        out = asdict(h)
+        return {**out, "file_url": file_url(h)} if local else {k: v for k, v in out.items() if k != "source"}
 
     return {
         "answer": ans.text, "abstained": ans.abstained, "reason": ans.reason,
@@ -115,6 +115,8 @@ def _columns(table: Table, shown: Table | None) -> Table:
     if shown is None:
         return table
     keep = [j for j, name in enumerate(table.header) if j == 0 or name in shown.header[1:]]
+    if len(keep) == 1:  # no column of the answer is the passage's: show it whole
+        return table
     return Table(table.caption, tuple(table.header[j] for j in keep),
                  tuple(tuple(row[j] for j in keep) for row in table.rows), table.pages)
 

@@ -83,9 +83,6 @@ class Signals:
     # Share of the question's words that no document holds.
     absent_share: float = _feature("Most of the question's words are in no document.", 0.0)
 
-    # -- not evidence: what the reason names ------------------------------------------------
-    closest: tuple[str, ...] = field(default=(), metadata={"info": True})  # titles of the closest documents
-
     def vector(self) -> np.ndarray:
         return np.array([float(getattr(self, name)) for name in FEATURES])
 

@@ -38,7 +38,7 @@ def add_routes(app, open_index, login: bool = False) -> None:
             raise HTTPException(status_code=404, detail=f"no indexed document {doc_id!r}")
         source = idx.source_path(doc_id)
         if not source.is_file():
-            raise HTTPException(status_code=410, detail=f"{doc_id}: its file is no longer at {source}")
+            raise HTTPException(status_code=410, detail=f"{doc_id}: its file is no longer where it was indexed")
         return idx, idx.documents[doc_id], source
 
     guard = [Depends(logged_in)]

@@ -60,7 +60,7 @@ class BuildReport:
         if paths or not self.swapped:
             lines.append((f"location: {self.index_dir}" if paths else "the index")
                          + ("" if self.swapped else " (unchanged, nothing to do)"))
-        lines += [f"note: {n}" for n in self.notes]
+        lines += [f"note: {n if paths else n.replace(str(self.index_dir), 'the index')}" for n in self.notes]
         lines += [f"skipped {name(p)}: {r}" for p, r in self.skipped]
         lines += [f"warning {name(p)}: {w}" for p, w in self.warnings]
         return "\n".join(lines)

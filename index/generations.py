@@ -5,6 +5,10 @@ one more than the highest before them, so a clock set back (a daylight-saving fa
 corrected clock) cannot put a new generation before the previous one. The time, in UTC, is
 only for people reading the names. Names made before sequence numbers (`20261206T101010…`)
 order before every numbered one, among themselves by their time.
+
+"One more than the highest" holds for builds that take turns: the build lock of an index
+folder, or one process at a time building into a Qdrant alias. Two machines building into
+one Qdrant alias at once could take the same number; that is not supported.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import time
 import uuid
 from typing import Iterable
 
-ID = r"(?:(\d{8})-\d{8}T\d{6}Z-[0-9a-f]{8}|\d{8}T\d{6}\d{9}[-_][0-9a-f]{8})"  # now | before sequence numbers
+ID = r"(?:(\d{8,})-\d{8}T\d{6}Z-[0-9a-f]{8}|\d{8}T\d{6}\d{9}[-_][0-9a-f]{8})"  # now | before sequence numbers
 _ID = re.compile(ID + r"$")
 
 

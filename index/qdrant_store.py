@@ -303,7 +303,7 @@ def write_collection(settings: Settings, manifest: dict, chunks: list[Chunk], bl
     if batch:
         _call(settings, c.upsert, name, batch, wait=True)
     full = {**manifest, "format": FORMAT_VERSION, "chunks": len(chunks), "store": "qdrant",
-            "alias": settings.qdrant_collection}  # the owner: pruning never drops another alias's
+            "alias": settings.qdrant_collection}  # who built it (for people; pruning goes by the name)
     _call(settings, c.upsert, name, [models.PointStruct(id=MANIFEST_ID, vector={}, payload={
         "type": "manifest", "manifest": full})], wait=True)  # last: a collection without it is incomplete
     ops = [models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name,
@@ -329,14 +329,8 @@ def prune(settings: Settings, keep: int = 2) -> None:
     older = [n for n in names if order(n) < order(live)]
     held = {g.name for g in list(_held)}
     for n in [n for n in names if order(n) > order(live)] + older[: max(0, len(older) - (keep - 1))]:
-        if n not in held and _owner(settings, n) in (None, settings.qdrant_collection):
+        if n not in held:
             _call(settings, client(settings).delete_collection, n)
-
-
-def _owner(settings: Settings, name: str) -> str | None:
-    """The alias a collection's manifest says built it (None: no manifest, a stopped build)."""
-    got = _call(settings, client(settings).retrieve, name, [MANIFEST_ID], with_payload=True)
-    return got[0].payload["manifest"].get("alias") if got else None
 
 
 def describe(settings: Settings) -> list[dict]:

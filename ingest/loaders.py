@@ -16,7 +16,7 @@ from ingest.types import Block, Document
 
 SUPPORTED = (".pdf", ".txt", ".md", ".markdown")
 IGNORE_FILE = ".hpsrignore"  # glob patterns, one per line, for files in a folder not to index
-MAX_FILE_MB = 50  # a document larger than this is skipped (as an upload larger than it is refused)
+MAX_FILE_MB = 50  # a text file larger than this is skipped; an upload larger than this is refused
 MAX_PDF_PAGES = 2000  # bound time and memory on pathological PDFs; later pages are skipped
 MIN_TEXT_CHARS = 20  # a PDF with less text than this on every page has no usable text layer
 # A page whose drawing instructions exceed this is skipped: pypdf needs ~2 s and ~15 MB per MB
@@ -119,9 +119,9 @@ def load_document(path: str | Path, doc_id: str | None = None, tables: bool = Tr
         raise IngestError(str(path), f"cannot read file ({e.strerror or e})") from e
     if size == 0:
         raise IngestError(str(path), "empty file (0 bytes)")
-    if size > MAX_FILE_MB * 1024 * 1024:
-        raise IngestError(str(path), f"larger than {MAX_FILE_MB} MB ({size / 1024 / 1024:.0f} MB), "
-                                     f"the limit for a document")
+    if suffix != ".pdf" and size > MAX_FILE_MB * 1024 * 1024:  # (a PDF is bounded by its pages)
+        raise IngestError(str(path), f"larger than {MAX_FILE_MB} MB ({size / 1024 / 1024:.1f} MB), "
+                                     f"the limit for a text document")
     doc_id = doc_id or doc_id_for(path)
     if suffix == ".pdf":
         from ingest.pdf import load_pdf  # pypdf is only imported when a PDF is read
@@ -178,7 +178,7 @@ def _load_text(path: Path, doc_id: str, markdown: bool) -> Document:
     except OSError as e:
         raise IngestError(str(path), f"cannot read file ({e.strerror or e})") from e
     if len(data) > limit:
-        raise IngestError(str(path), f"larger than {MAX_FILE_MB} MB, the limit for a document")
+        raise IngestError(str(path), f"larger than {MAX_FILE_MB} MB, the limit for a text document")
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IngestError(str(path), "looks like a binary file, not text")
     try:

@@ -279,11 +279,11 @@ def test_the_tests_run_isolated_from_the_users_settings_and_cache():
 
 
 class _Clock:
-    """A wall clock the test sets (time.time, time_ns, localtime and gmtime all read it)."""
+    """A wall clock the test sets (time.time, time_ns, localtime, gmtime and strftime all read it)."""
 
     def __init__(self, now: float):
         self.now = now
-        self._localtime, self._gmtime = time.localtime, time.gmtime
+        self._localtime, self._gmtime, self._strftime = time.localtime, time.gmtime, time.strftime
 
     def time(self) -> float:
         return self.now
@@ -297,6 +297,9 @@ class _Clock:
     def gmtime(self, secs=None):
         return self._gmtime(self.now if secs is None else secs)
 
+    def strftime(self, fmt, t=None):  # time.strftime(fmt) reads the clock in C: give it ours
+        return self._strftime(fmt, self.localtime() if t is None else t)
+
 
 def test_a_clock_set_back_does_not_put_a_new_generation_before_the_last(tmp_path, monkeypatch):
     """At a daylight-saving fall-back the local time repeats an hour: a generation made after it
@@ -307,7 +310,7 @@ def test_a_clock_set_back_does_not_put_a_new_generation_before_the_last(tmp_path
     try:
         clock = _Clock(1761440400.0)  # 2025-10-26 01:00 UTC, 01:00 local, just after the fall-back
         clock.now -= 30 * 60  # 00:30 UTC = 01:30 local (summer time), before it
-        for name in ("time", "time_ns", "localtime", "gmtime"):
+        for name in ("time", "time_ns", "localtime", "gmtime", "strftime"):
             monkeypatch.setattr(time, name, getattr(clock, name))
         names = []
         for moved in (0, 40 * 60, 10 * 60):  # 01:30 summer time, then 01:10 and 01:20 winter time
@@ -324,3 +327,15 @@ def test_a_clock_set_back_does_not_put_a_new_generation_before_the_last(tmp_path
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_generation_ids_order_by_sequence_and_after_older_names():
+    from index.generations import is_named, new_id, order
+
+    old = ["20261206T101010123456789-0123abcd", "20261206T111010123456789-4567abcd"]  # before sequence numbers
+    first = new_id(old, now=1761438600.0)
+    second = new_id(old + [first], now=1761438600.0 - 3600)  # the clock set back an hour
+    assert sorted(old + [second, first], key=order) == old + [first, second]
+    assert order(new_id([f"x-{'9' * 9}-20251026T003000Z-0123abcd"]))[0] == 10 ** 9  # past eight digits
+    assert is_named(f"hpsr_{first}", "hpsr_") and not is_named(f"hpsr_dev_{first}", "hpsr_")
+    assert is_named("hpsr_20261206T101010123456789_0123abcd", "hpsr_")  # a collection named before

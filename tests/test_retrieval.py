@@ -22,7 +22,7 @@ KNOWN_MISSES = {"pdf-d09", "pdf-d16", "pdf-d17", "pdf-d20", "pdf-d27", "pdf-d38"
 
 def _marked(questions: list[dict]) -> list:
     return [pytest.param(q, id=q["id"], marks=pytest.mark.xfail(
-        reason="known top-5 miss, see README 'Retrieval'", strict=True))
+        reason="known top-5 miss, see README 'Retrieval'", strict=True, raises=AssertionError))
         if q["id"] in KNOWN_MISSES else pytest.param(q, id=q["id"]) for q in questions]
 
 
