@@ -129,10 +129,14 @@ class Judge:
     def _word_chunks(self, word: str) -> np.ndarray:
         """Chunks mentioning the word, or, where it names a place, any of the place's other
         forms ("Filipino" finds "Philippines")."""
-        found = self.chunks_with(word)
-        place = places().find(word)
+        return np.union1d(self.chunks_with(word), self._place_chunks(places().find(word), but=word.lower()))
+
+    def _place_chunks(self, place, but: str = "") -> np.ndarray:
+        """Chunks mentioning a place in any of its forms (all the form's words in one chunk),
+        the form `but` aside."""
+        found = np.zeros(0, dtype=np.int64)
         for form in place.forms if place else ():
-            if form != word.lower():
+            if form != but:
                 found = np.union1d(found, self._all_of(tuple(w for w in form.split() if w not in GLUE) or (form,),
                                                        expand=False))
         return found
@@ -159,9 +163,7 @@ class Judge:
             if term.named and len(term.key_words) > 1 and place is None \
                     and not any(places().find(w) for w in term.key_words):
                 found = self._as_phrase(term, found)
-            for form in place.forms if place else ():
-                found = np.union1d(found, self._all_of(tuple(w for w in form.split() if w not in GLUE) or (form,),
-                                                       expand=False))
+            found = np.union1d(found, self._place_chunks(place))
             if term.is_acronym and len(term.words) == 1:
                 spelled = self._spelled(term.words[0])
                 if spelled:
@@ -204,13 +206,14 @@ class Judge:
         n = found if isinstance(found, int) else len(found)
         return math.log((self.n + 1) / (n + 1))
 
+    def _topic_of(self, found: np.ndarray, doc_id: str) -> bool:
+        """Is what these chunks mention what the document is about (in a share of its chunks)?"""
+        lo, hi = self.index.doc_range(doc_id)
+        return np.count_nonzero((found >= lo) & (found < hi)) >= DOC_TOPIC_SHARE * (hi - lo)
+
     def _about(self, found: np.ndarray, positions: list[int]) -> bool:
-        """Is this what the document of one of these chunks is about (in a share of its chunks)?"""
-        for p in positions:
-            lo, hi = self.index.doc_range(self.index.chunks[p].doc_id)
-            if np.count_nonzero((found >= lo) & (found < hi)) >= DOC_TOPIC_SHARE * (hi - lo):
-                return True
-        return False
+        """Is this what the document of one of these chunks is about?"""
+        return any(self._topic_of(found, self.index.chunks[p].doc_id) for p in positions)
 
     def covered(self, term: Term, positions: list[int]) -> bool:
         """The term is in one of these chunks, or (a name) is what their document is about."""
@@ -342,11 +345,6 @@ class Judge:
             return self.covered(term, [position]) or self.says(term, text_stems)
         return self.says(term, text_stems)
 
-    def _mask(self, term: Term) -> np.ndarray:
-        mark = np.zeros(self.n, dtype=bool)
-        mark[self.term_chunks(term)] = True
-        return mark
-
     def scope(self, term: Term) -> np.ndarray:
         """Which passages speak of a name: those mentioning it, the ones next to them on the same
         page or section (a passage goes on about what the one before it named), and every
@@ -354,14 +352,15 @@ class Judge:
         key = term.words
         if key not in self._scopes:
             found = self.term_chunks(term)
-            mark = self._mask(term)
+            mark = np.zeros(self.n, dtype=bool)
+            mark[found] = True
             for p in found:
                 for near in (p - 1, p + 1):
                     if 0 <= near < self.n and _same_block(self.index.chunks[near], self.index.chunks[p]):
                         mark[near] = True
             for doc in {self.index.chunks[p].doc_id for p in found}:
-                lo, hi = self.index.doc_range(doc)
-                if np.count_nonzero((found >= lo) & (found < hi)) >= DOC_TOPIC_SHARE * (hi - lo):
+                if self._topic_of(found, doc):
+                    lo, hi = self.index.doc_range(doc)
                     mark[lo:hi] = True
             self._scopes[key] = mark
         return self._scopes[key]
