@@ -12,7 +12,7 @@ import numpy as np
 
 from chatbot.answerable import Evidence, Judge, holds_kind
 from chatbot.followup import resolve
-from chatbot.question import Question, analyse
+from chatbot.question import FIGURE_KINDS, Question, analyse
 from chatbot.sentences import Sentence, candidates
 from chatbot.signals import Signals, Weights, decide
 from chatbot.table_answer import asks_table, columns_asked, lines, names_row, scored_text, shown
@@ -187,7 +187,7 @@ def _choose(index: Index, judge: Judge, q: Question, qvec: np.ndarray, pool: lis
                 chosen.append(i)
             continue
         adds = held[i] - holds
-        gives = q.kind in ("year", "number", "money") and not any(holds_kind(q.kind, texts[j]) for j in chosen) \
+        gives = q.kind in FIGURE_KINDS and not any(holds_kind(q.kind, texts[j]) for j in chosen) \
             and holds_kind(q.kind, texts[i])
         close = relevance[i] >= relevance[lead] - WEIGHTS["rival"]  # as good an answer as the lead
         twins = [j for j in chosen if _same(texts[i], texts[j])]
@@ -255,7 +255,7 @@ def _compose_table(index: Index, question: str, query: str, q: Question, hits: l
 def _answer_type(q: Question, sentences: list[str]) -> np.ndarray:
     """1 for sentences holding the kind of answer asked for (a year for 'when', a figure for
     'how many', an amount for 'how much does it cost'), else 0."""
-    if q.kind not in ("year", "number", "money"):  # a reason or a person has too many wordings to rank by
+    if q.kind not in FIGURE_KINDS:  # a reason or a person has too many wordings to rank by
         return np.zeros(len(sentences))
     if q.kind == "number":  # a figure after the first word ("Two entities work..." gives no count)
         return np.array([1.0 if FIGURE.search(s, 1) else 0.0 for s in sentences])

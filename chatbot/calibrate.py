@@ -11,7 +11,6 @@ fitted on, and the threshold is not set on the same questions that fitted the we
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,11 +167,10 @@ def fit(rows: list[Row], max_false: float = 0.05, folds: int = FOLDS, fitted_on:
     for r in usable:
         held_out.setdefault(r.id, 1.0)
     coef, bias = _fit(usable) if len({r.refuse for r in usable}) == 2 else ({n: 0.0 for n in FEATURES}, 0.0)
-    typical: dict[str, float] = defaultdict(float)
     answerable = [r for r in usable if not r.refuse] or usable
-    for n in FEATURES:
-        typical[n] = float(np.mean([float(getattr(r.signals, n)) for r in answerable])) if answerable else 0.0
-    weights = Weights(coef, bias, _threshold(rows, held_out, max_false), dict(typical), fitted_on)
+    typical = {n: float(np.mean([float(getattr(r.signals, n)) for r in answerable])) if answerable else 0.0
+               for n in FEATURES}
+    weights = Weights(coef, bias, _threshold(rows, held_out, max_false), typical, fitted_on)
     return Calibration(rows, weights, held_out)
 
 

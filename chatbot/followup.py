@@ -78,9 +78,6 @@ def _narrow(previous: str, tail: str) -> str | None:
                 return None  # the same place: the follow-up narrows something else
             if place is not None:
                 # The new place written as the old one was: a name, or an adjective.
-                if place.is_demonym(t.text):
-                    adjectives = [f for f in new.forms if f in new.demonyms and not f.endswith("s")]
-                    return previous.replace(t.text, adjectives[0].title() if adjectives else new.name, 1)
-                return previous.replace(t.text, new.name, 1)
+                return previous.replace(t.text, new.adjective if place.is_demonym(t.text) else new.name, 1)
         return f"{previous.rstrip('?. ')} in {named[0].text}?"
     return None

@@ -75,6 +75,11 @@ _PAST = re.compile(r"^(?:\w{3,}ed|sold|paid|spent|bought|built|held|led|met|won|
                    r"told)$", re.I)
 
 
+# The kinds of answer that are a year, a figure or an amount: a sentence is seen to hold one
+# (chatbot.answerable.holds_kind). A reason or a person has too many wordings to check.
+FIGURE_KINDS = ("year", "number", "money")
+
+
 @dataclass(frozen=True)
 class Term:
     text: str  # as the question writes it: "Sri Lanka", "2018", "sourdough"

@@ -117,8 +117,7 @@ def _columns(table: Table, shown: Table | None) -> Table:
     keep = [j for j, name in enumerate(table.header) if j == 0 or name in shown.header[1:]]
     if len(keep) == 1:  # no column of the answer is the passage's: show it whole
         return table
-    return Table(table.caption, tuple(table.header[j] for j in keep),
-                 tuple(tuple(row[j] for j in keep) for row in table.rows), table.pages)
+    return table.part(columns=keep)
 
 
 def sources_markdown(answer: Answer) -> str:

@@ -82,10 +82,7 @@ def scored_text(table: Table, row: int, q: Question) -> str:
 
 def shown(table: Table, rows: list[int], q: Question) -> Table:
     """The rows answering, with the row label and the columns asked for."""
-    keep = (0,) + columns_asked(q, table.header)
-    return Table(table.caption, tuple(table.header[j] for j in keep),
-                 tuple(tuple(table.rows[r][j] for j in keep) for r in rows),
-                 tuple(table.pages[r] for r in rows))
+    return table.part(rows, (0,) + columns_asked(q, table.header))
 
 
 def lines(table: Table) -> list[str]:

@@ -77,11 +77,7 @@ class Generator:
     @staticmethod
     def _as(old: str, place, new: str) -> str:
         """The new place written as the old one is: a name, or an adjective ("European" -> "Chilean")."""
-        if not place.is_demonym(old):
-            return new
-        other = places().find(new)
-        adjectives = [f for f in other.forms if f in other.demonyms and not f.endswith("s")]
-        return adjectives[0].title() if adjectives else new
+        return places().find(new).adjective if place.is_demonym(old) else new
 
     def _doc_chunks(self, doc: str) -> np.ndarray:
         lo, hi = self.index.doc_range(doc)

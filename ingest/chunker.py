@@ -52,9 +52,7 @@ def _table_parts(table: Table, count_tokens: TokenCounter, max_tokens: int) -> l
 
     def flush() -> None:
         if rows:
-            sub = Table(table.caption, table.header, tuple(table.rows[i] for i in rows),
-                        tuple(table.pages[i] for i in rows))
-            parts.append((sub, "\n".join(lines)))
+            parts.append((table.part(rows), "\n".join(lines)))
         rows.clear()
         lines.clear()
 

@@ -119,6 +119,12 @@ class Place:
     def is_demonym(self, text: str) -> bool:
         return POSSESSIVE.sub("", text.strip()).lower() in self.demonyms
 
+    @property
+    def adjective(self) -> str:
+        """Its adjective as a name is written ("Chilean"), or its name where the table gives none."""
+        found = [f for f in self.forms if f in self.demonyms and not f.endswith("s")]
+        return found[0].title() if found else self.name
+
 
 class Places:
     """Countries and world regions (ingest/data/countries.tsv and regions.tsv): which words name

@@ -1,6 +1,7 @@
 """Plain data that flows out of ingest: a Document made of Blocks, cut into Chunks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -30,6 +31,14 @@ class Table:
         row = self.rows[i]
         cells = "; ".join(f"{h}: {c}" if h else c for h, c in zip(self.header[1:], row[1:]) if c)
         return f"{row[0]} — {cells}" if row[0] and cells else row[0] or cells
+
+    def part(self, rows: Sequence[int] | None = None, columns: Sequence[int] | None = None) -> Table:
+        """The table cut to these rows and columns, in the order given (all, where not given)."""
+        rows = range(len(self.rows)) if rows is None else rows
+        if columns is None:
+            return Table(self.caption, self.header, tuple(self.rows[r] for r in rows), tuple(self.pages[r] for r in rows))
+        return Table(self.caption, tuple(self.header[j] for j in columns),
+                     tuple(tuple(self.rows[r][j] for j in columns) for r in rows), tuple(self.pages[r] for r in rows))
 
     @classmethod
     def from_dict(cls, d: dict) -> "Table":
