@@ -296,6 +296,8 @@ def _embed(chunks: list[Chunk], blocks: dict[str, list[Block]], vectors: list[np
                 vectors[i] = fresh[n]
                 if late:
                     sentences[i] = pooled[n].astype(np.float16)
+    fresh_now = {i for positions in todo.values() for i in positions}
+    made = [i for i, v in enumerate(sentences) if v is None or i in fresh_now]
     if not late:  # each sentence embedded as a text of its own, each distinct text once
         missing = [i for i, v in enumerate(sentences) if v is None]
         texts = list(dict.fromkeys(chunks[i].text[s:e] for i in missing for s, e in spans[i]))
@@ -305,10 +307,39 @@ def _embed(chunks: list[Chunk], blocks: dict[str, list[Block]], vectors: list[np
         bar.close()
         for i in missing:
             sentences[i] = np.array([found[chunks[i].text[s:e]] for s, e in spans[i]], np.float16)
+    _embed_rows(embedder, chunks, [i for i in made if chunks[i].table is not None], sentences, settings)
     rows = np.array([(i, s, e) for i, sp in enumerate(spans) for s, e in sp], dtype=np.int32).reshape(-1, 3)
     dim = embedder.dim
     matrix = np.concatenate([v.reshape(-1, dim) for v in sentences]) if sentences else np.zeros((0, dim), np.float16)
     return len(todo), (rows, matrix)
+
+
+def _embed_rows(embedder, chunks: list[Chunk], tables: list[int], sentences: list, settings: Settings) -> None:
+    """A table chunk's row vectors, each row embedded as a sentence of its own (row_sentences):
+    a row's cells read in the context of the other rows say little the model understands, and
+    a question about one cell finds the row that reads like a sentence about it."""
+    texts = {i: row_sentences(chunks[i], settings.context) for i in tables}
+    distinct = list(dict.fromkeys(t for ts in texts.values() for t in ts))
+    if not distinct:
+        return
+    found = dict(zip(distinct, embedder.encode(distinct, threads=settings.ingest_threads,
+                                               batch_size=settings.batch_size)))
+    for i, ts in texts.items():
+        sentences[i] = np.array([found[t] for t in ts], np.float16).reshape(len(ts), -1)
+
+
+def row_sentences(chunk: Chunk, context: bool = True) -> list[str]:
+    """Each line of a table chunk (a row, or a piece of a long one) as a sentence a person might
+    write, led by the chunk's context: "<title> - <caption>. Nurses: 2022 Number: 935; ..."."""
+    prefix = embedding_text(chunk, context)[: -len(chunk.text)].strip()
+    out = []
+    for line, row in zip(chunk.text.split("\n"), chunk.table.rows):
+        lead = f"{row[0]} — "  # Table.row_text: the label, then the cells
+        if row[0] and line.startswith(lead):
+            line = f"{row[0]}: {line[len(lead):]}"
+        line = line.replace(" · ", " ")
+        out.append(f"{prefix}. {line}" if prefix else line)
+    return out
 
 
 # Reading PDFs is pure Python (pypdf), a third of a first build: from this many bytes to read,

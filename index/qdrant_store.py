@@ -23,7 +23,7 @@ from index.errors import REBUILD_HINT, ConfigError, IndexCorruptError, IndexNotF
 from index.generations import is_named, new_id, order
 from index.sentences import SentenceVectors
 from index.settings import Settings
-from index.sparse import Postings, bm25_vectors, query_vector
+from index.sparse import FEEDBACK_PASSAGES, FEEDBACK_WEIGHT, Postings, bm25_vectors, query_vector
 from ingest.lexicon import tokenize
 from ingest.types import Block, Chunk, Table
 
@@ -218,16 +218,29 @@ class QdrantGeneration:
         near = [models.Prefetch(query=q, using="dense", limit=depth, filter=flt),
                 models.Prefetch(query=[q], using="sentences", limit=depth, filter=quotable)]
         w = s.sentence_weight
+
+        def feedback(fused: dict[int, float]) -> models.SparseVector:
+            """The BM25 query with the feedback words of the first passages (as Sparse.with_feedback)."""
+            texts = [self.chunks[i].text for i, _ in top(fused, FEEDBACK_PASSAGES)]
+            vec = query_vector(query, self.sparse.feedback_words(query, texts, s.feedback_terms), FEEDBACK_WEIGHT)
+            return models.SparseVector(indices=list(vec), values=list(vec.values()))
+
         if mode == "hybrid" and s.fusion == "rrf" and terms:  # fused inside Qdrant
             dense = models.Prefetch(prefetch=[models.Prefetch(prefetch=near, query=q, using="dense", limit=2 * depth),
                                               models.Prefetch(prefetch=near, query=[q], using="sentences", limit=2 * depth)],
                                     query=models.FormulaQuery(formula=models.SumExpression(sum=[
                                         models.MultExpression(mult=[1 - w, "$score[0]"]),
                                         models.MultExpression(mult=[w, "$score[1]"])])), limit=depth)
-            # Qdrant's RRF adds 1 / (k - 1 + rank): k = 61 is the default store's 1 / (60 + rank).
-            request = models.QueryRequest(prefetch=[dense, models.Prefetch(query=bm25, using="bm25", limit=depth, filter=flt)],
-                                          query=models.RrfQuery(rrf=models.Rrf(k=RRF_K + 1)), limit=2 * depth)
-            return top(self._query([request])[0], k)  # ties broken by position, as in the default store
+
+            def fused(sparse: models.SparseVector) -> dict[int, float]:
+                # Qdrant's RRF adds 1 / (k - 1 + rank): k = 61 is the default store's 1 / (60 + rank).
+                return self._query([models.QueryRequest(
+                    prefetch=[dense, models.Prefetch(query=sparse, using="bm25", limit=depth, filter=flt)],
+                    query=models.RrfQuery(rrf=models.Rrf(k=RRF_K + 1)), limit=2 * depth)])[0]
+            scores = fused(bm25)
+            if s.feedback_terms:
+                scores = fused(feedback(scores))
+            return top(scores, k)  # ties broken by position, as in the default store
         requests = [models.QueryRequest(prefetch=near, query=q, using="dense", limit=2 * depth),
                     models.QueryRequest(prefetch=near, query=[q], using="sentences", limit=2 * depth)]
         if mode == "hybrid" and terms:
@@ -236,7 +249,11 @@ class QdrantGeneration:
         dense = with_best_sentence(cosine, best, w)
         if mode == "dense" or not sparse:
             return top(dense, k)
-        return top(weighted(dense, sparse[0], s.alpha), k)
+        scores = weighted(dense, sparse[0], s.alpha)
+        if s.feedback_terms and sparse[0]:
+            request = models.QueryRequest(query=feedback(scores), using="bm25", limit=depth, filter=flt)
+            scores = weighted(dense, self._query([request])[0], s.alpha)
+        return top(scores, k)
 
     def _query(self, requests) -> list[dict[int, float]]:
         """Run query requests in one round trip: {chunk position: score} for each."""

@@ -12,6 +12,7 @@ from index.embedder import PRECISION, Embedder, get_embedder
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, QueryError
 from index.fusion import rrf, top, weighted, with_best_sentence
 from index.settings import Settings
+from index.sparse import FEEDBACK_PASSAGES, FEEDBACK_WEIGHT
 from index.paths import path_of, roots
 from index.store import Generation, live_name, open_generation
 from ingest.lexicon import DEMONYM_ENDINGS
@@ -261,9 +262,19 @@ class Index:
             return top(sparse, k)
         if mode == "dense":
             return top(dense, k)
+        fused = self._fuse(dense, sparse, depth)
+        if self.settings.feedback_terms and sparse:
+            best = [self.chunks[i].text for i, _ in top(fused, FEEDBACK_PASSAGES)]
+            scores = self.generation.sparse.with_feedback(query, best, self.settings.feedback_terms,
+                                                          FEEDBACK_WEIGHT)[lo:hi]
+            sparse = _best(scores, depth, lo)
+            fused = self._fuse(dense, sparse, depth)
+        return top(fused, k)
+
+    def _fuse(self, dense: dict[int, float], sparse: dict[int, float], depth: int) -> dict[int, float]:
         if self.settings.fusion == "rrf":
-            return top(rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]]), k)
-        return top(weighted(dense, sparse, self.settings.alpha), k)
+            return rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]])
+        return weighted(dense, sparse, self.settings.alpha)
 
     def _dense(self, qvec: np.ndarray, depth: int, lo: int, hi: int) -> dict[int, float]:
         import faiss
@@ -318,11 +329,7 @@ class Index:
         return self._sentences
 
     def _sparse(self, query: str, depth: int, lo: int, hi: int) -> dict[int, float]:
-        scores = self.generation.sparse.scores(query)[lo:hi]
-        if not scores.any():
-            return {}
-        best = np.argpartition(-scores, min(depth, len(scores)) - 1)[:depth]
-        return {int(i) + lo: float(scores[i]) for i in best if scores[i] > 0}
+        return _best(self.generation.sparse.scores(query)[lo:hi], depth, lo)
 
     def hit(self, position: int, score: float, similarity: float | None = None) -> Hit:
         c = self.chunks[position]
@@ -330,6 +337,14 @@ class Index:
                    chunk_id=c.chunk_id, section=c.section, source=str(path_of(c.source, self._roots)),
                    similarity=similarity,
                    kind=c.kind, table=c.table, page_label=c.page_label)
+
+
+def _best(scores: np.ndarray, depth: int, lo: int) -> dict[int, float]:
+    """The `depth` best positive scores of a slice that starts at chunk position `lo`."""
+    if not scores.any():
+        return {}
+    best = np.argpartition(-scores, min(depth, len(scores)) - 1)[:depth]
+    return {int(i) + lo: float(scores[i]) for i in best if scores[i] > 0}
 
 
 def _check(query: str, k: int) -> str:

@@ -85,6 +85,10 @@ class Settings:
     # Dense search counts each passage's best sentence too, with this weight (HPSR_SENTENCE_WEIGHT;
     # 0: the passage's own vector only). Chosen with `hpsr eval`; see README.
     sentence_weight: float = 0.5
+    # Hybrid search adds to BM25 the words weighing most in its first three passages, this many
+    # (HPSR_FEEDBACK_TERMS; 0: none), at a tenth of the question's weight (index.sparse,
+    # with_feedback). Measured with eval/retrieval_ideas.py; see docs/retrieval.md.
+    feedback_terms: int = 5
     # FAISS index kind (HPSR_VECTOR_INDEX): "flat" (exact), "sq8" (8-bit, a quarter of the
     # memory and disk) or "auto" (sq8 from COMPRESS_ABOVE chunks). Recall cost measured with
     # bench/compression.py; see README.

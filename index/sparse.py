@@ -10,6 +10,8 @@ import numpy as np
 from ingest.lexicon import stems, tokenize  # the one tokenizer: questions are matched as chunks are indexed
 
 SPARSE_DIR = "bm25"
+FEEDBACK_PASSAGES = 3  # pseudo-relevance feedback: the words of the first passages of hybrid search,
+FEEDBACK_WEIGHT = 0.1  # searched at this share of the question's BM25 weight (Settings.feedback_terms)
 
 
 def write_sparse(gen_dir: Path, texts: list[str]) -> None:
@@ -26,7 +28,7 @@ def write_sparse(gen_dir: Path, texts: list[str]) -> None:
 
 class Lookup:
     """Which chunks hold a word: what answerability asks of either store's BM25 index.
-    Subclasses give `postings_of(token)` and `vocabulary`."""
+    Subclasses give `postings_of(token)`, `vocabulary` and `n`, the number of chunks."""
 
     def postings(self, word: str) -> np.ndarray:
         """Positions of the chunks whose indexed text (title and section included) holds `word`
@@ -42,6 +44,20 @@ class Lookup:
     def stems(self, text: str) -> frozenset[str]:
         """The stemmed, stopword-free tokens of `text`, as the index stores them."""
         return stems(text)
+
+    def feedback_words(self, query: str, texts: list[str], terms: int) -> list[str]:
+        """Pseudo-relevance feedback (RM3-like): the `terms` index tokens that weigh most (count
+        x idf) in `texts`, the best passages found for `query`, other than its own and those of
+        one chunk only. A question worded otherwise than its page still shares words with the
+        passages around it; searched too, those words reach the page."""
+        asked = set(tokenize([query])[0])
+        weigh: Counter = Counter()
+        for tokens in tokenize(texts) if terms > 0 else []:
+            for t, n in Counter(tokens).items():
+                df = len(self.postings_of(t)) if t not in asked else 0
+                if df > 1:
+                    weigh[t] += n * np.log(self.n / df)
+        return [t for t, _ in weigh.most_common(terms)]
 
 
 class Sparse(Lookup):
@@ -78,6 +94,15 @@ class Sparse(Lookup):
             return np.zeros(self.n, dtype=np.float32)
         return self.retriever.get_scores_from_ids(ids, weight_mask=mask)[: self.n]
 
+    def with_feedback(self, query: str, texts: list[str], terms: int, weight: float) -> np.ndarray:
+        """BM25 scores of `query` plus `weight` times those of its feedback words from `texts`
+        (Lookup.feedback_words)."""
+        scores = self.scores(query)
+        ids = self.retriever.get_tokens_ids(self.feedback_words(query, texts, terms))
+        if ids and self.n:
+            scores = scores + weight * self.retriever.get_scores_from_ids(ids)[: self.n]
+        return scores
+
 
 # BM25 as sparse vectors, for a store that scores them itself (Qdrant): a document's vector holds
 # each token's saturated term frequency, and the store multiplies in the IDF at query time. With
@@ -102,15 +127,21 @@ def bm25_vectors(tokens: list[list[str]]) -> list[dict[int, float]]:
     return out
 
 
-def query_vector(query: str) -> dict[int, float]:
-    """A query as a sparse vector: each token's count (repeated words count again, as in bm25s)."""
-    return {token_id(t): float(n) for t, n in Counter(tokenize([query])[0]).items()}
+def query_vector(query: str, extra: list[str] = (), weight: float = 0.0) -> dict[int, float]:
+    """A query as a sparse vector: each token's count (repeated words count again, as in bm25s),
+    plus `weight` for each token of `extra` (feedback words: BM25 of the query plus weight x
+    BM25 of those words, as Sparse.with_feedback scores them)."""
+    vector = {token_id(t): float(n) for t, n in Counter(tokenize([query])[0]).items()}
+    for t in extra:
+        vector[token_id(t)] = vector.get(token_id(t), 0.0) + weight
+    return vector
 
 
 class Postings(Lookup):
     """Which chunks hold each token, from the tokenized chunk texts (a store without bm25s files)."""
 
     def __init__(self, tokens: list[list[str]]):
+        self.n = len(tokens)
         where: dict[str, list[int]] = {}
         for pos, doc in enumerate(tokens):
             for t in set(doc):

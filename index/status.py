@@ -38,9 +38,22 @@ def status(index_dir: Path | None = None, settings: Settings | None = None) -> d
         from index.qdrant_store import where
 
         store = f"{where(settings)}, alias {settings.qdrant_collection} (the index folder keeps only the build lock)"
-    return {"index": str(index_dir), "store": store, "backend": settings.backend,
+    return {"index": str(index_dir), "store": store, "backend": settings.backend, "search": search_line(settings),
             "live": live, "serving": served, "note": note, "generations": gens,
             "sources": [str(path_of(k, rts)) for k in sources], "library": str(settings.library_dir)}
+
+
+def search_line(settings: Settings) -> str:
+    """How search ranks, with the weights it uses (HPSR_MODE, _FUSION, _ALPHA, _SENTENCE_WEIGHT,
+    _FEEDBACK_TERMS)."""
+    if settings.mode != "hybrid":
+        return settings.mode
+    fusion = ("reciprocal rank fusion" if settings.fusion == "rrf"
+              else f"weighted fusion, dense {settings.alpha:g} and BM25 {1 - settings.alpha:g}")
+    dense = f"passage {1 - settings.sentence_weight:g} + best sentence {settings.sentence_weight:g}"
+    feedback = (f"BM25 feedback from the first passages: {settings.feedback_terms} words"
+                if settings.feedback_terms else "no BM25 feedback")
+    return f"hybrid: {fusion}; dense = {dense}; {feedback}"
 
 
 def _generations(index_dir: Path, settings: Settings):
@@ -60,6 +73,7 @@ def _generations(index_dir: Path, settings: Settings):
 def status_text(info: dict) -> str:
     """`status` for people, a line a fact."""
     lines = [f"index:     {info['index']}", f"store:     {info['store']}", f"backend:   {info['backend']}",
+             f"search:    {info['search']}",
              f"sources:   {', '.join(info['sources']) or '-'}", f"library:   {info['library']} (uploads)"]
     for g in info["generations"]:
         role = "live" if g["live"] else "previous"

@@ -9,7 +9,7 @@ from ingest.types import Block, Chunk, Document, Table
 
 # Paragraphs first, then lines, sentences, clauses, words; characters only as a last resort.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
-CHUNKER_VERSION = 7  # bump when chunking or sentence finding changes, so old indexes are rebuilt
+CHUNKER_VERSION = 8  # bump when chunking or sentence finding changes, so old indexes are rebuilt
 
 TokenCounter = Callable[[str], int]
 

@@ -196,3 +196,40 @@ def test_cli_eval_beir_prints_a_table_and_writes_json(tmp_path, capsys):
     assert rows == [{"set": "mini", "mode": "bm25", "queries": 1, "documents": 2, "chunks": 2,
                      "ndcg@10": 1.0, "recall@100": 1.0}]
     assert (tmp_path / "beir" / "mini" / "index" / "CURRENT").is_file(), "BEIR index not cached beside --index"
+
+
+def test_feedback_reaches_a_passage_worded_otherwise(tmp_path):
+    """BM25 with pseudo-relevance feedback (Sparse.with_feedback): a passage that shares no word
+    with the query scores through the words of the passages the query found; with no feedback
+    words it scores nothing, and the query's own words are never fed back."""
+    from index.sparse import Sparse, write_sparse
+
+    texts = ["The jab protects girls against the papillomavirus; the jab is free in schools.",
+             "School papillomavirus immunisation coverage reached most girls.",
+             "Hospital beds per capita fell during the decade."]
+    write_sparse(tmp_path, texts)
+    sparse = Sparse(tmp_path, len(texts))
+    assert sparse.scores("jab")[1] == 0
+    fed = sparse.with_feedback("jab", [texts[0]], terms=3, weight=0.1)
+    assert fed[1] > 0 and fed[2] == 0 and fed[0] > fed[1]
+    assert np.array_equal(sparse.with_feedback("jab", [texts[0]], terms=0, weight=0.1), sparse.scores("jab"))
+    assert np.array_equal(sparse.with_feedback("jab", ["jab jab"], terms=3, weight=0.1), sparse.scores("jab"))
+
+
+def test_hybrid_search_uses_feedback_only_when_set(corpus_index):
+    from index import Settings
+
+    question = "Roughly what share of people pay for their own private medical cover?"
+    on = index.Index.load(corpus_index, Settings.load(feedback_terms=5)).search(question, 10)
+    off = index.Index.load(corpus_index, Settings.load(feedback_terms=0)).search(question, 10)
+    assert [h.chunk_id for h in on] != [h.chunk_id for h in off]
+
+
+def test_status_names_the_fusion_weights_in_use():
+    from index import Settings
+    from index.status import search_line
+
+    line = search_line(Settings.load(alpha=0.4, sentence_weight=0.3, feedback_terms=7))
+    assert "dense 0.4 and BM25 0.6" in line and "best sentence 0.3" in line and "7 words" in line
+    assert "no BM25 feedback" in search_line(Settings.load(feedback_terms=0))
+    assert search_line(Settings.load(mode="bm25")) == "bm25"
