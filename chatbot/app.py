@@ -18,7 +18,7 @@ from index import Settings, build_index, open_index, remove_document  # noqa: E4
 from index.settings import REPO_ROOT  # noqa: E402
 from index.embedder import get_embedder  # noqa: E402
 from ingest import SUPPORTED, HpsrError  # noqa: E402
-from ingest.loaders import MAX_FILE_MB  # noqa: E402
+from ingest.formats import MAX_FILE_MB, described  # noqa: E402
 
 MAX_UPLOAD_MB = MAX_FILE_MB  # the limit for a document, read or uploaded
 ALL_DOCS = "All documents"
@@ -105,7 +105,7 @@ class ChatApp:
         """Store uploads in the user's library folder (never the bundled corpus/) under safe
         names, then re-index incrementally: the library is indexed with the other sources."""
         if not files:
-            return "Choose PDF, .txt or .md files first.", gr.update(), gr.update()
+            return f"Choose files first: {described()}.", gr.update(), gr.update()
         library = self.settings.library_dir
         library.mkdir(parents=True, exist_ok=True)
         messages, saved = [], 0
@@ -113,7 +113,7 @@ class ChatApp:
             src = Path(f if isinstance(f, str) else getattr(f, "name", f))
             name = safe_filename(src.name)
             if Path(name).suffix not in SUPPORTED:
-                messages.append(f"{escape(src.name)}: not added (only {', '.join(SUPPORTED)} files)")
+                messages.append(f"{escape(src.name)}: not added (only {escape(described())} files)")
                 continue
             size = src.stat().st_size
             if size > MAX_UPLOAD_MB * 1024 * 1024:
@@ -186,7 +186,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
                                       latex_delimiters=[])
                 with gr.Accordion("Add documents", open=False):
                     files = gr.File(file_count="multiple", file_types=list(SUPPORTED),
-                                    elem_id="upload", label="PDF, .txt or .md")
+                                    elem_id="upload", label=described())
                     add_btn = gr.Button("Add to index", elem_id="add")
                     status = gr.Markdown(elem_id="upload-status")
                 with gr.Accordion("Remove a document", open=False):

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ingest.errors import HpsrError
+from ingest.formats import described
 
 # The project's question sets, in the checkout: eval/dev (tuning), eval/generated (near misses
 # made from dev by eval/near_misses.py, for fitting the abstention weights) and eval/sealed
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="build or update the index from documents",
-                       description="Index PDFs, .txt and .md files. Only new or changed files are "
+                       description=f"Index {described()} files. Only new or changed files are "
                                    "read and embedded; the new index replaces the old atomically.")
     p.add_argument("paths", nargs="*", type=Path,
                    help="files or folders (default: the folders indexed last time, else corpus/)")

@@ -31,10 +31,13 @@ def footnotes_as_superscript(text: str) -> str:
 
 def where(hit: Hit, table: Table | None = None) -> str:
     """'p. 13 (PDF p. 29)' (the printed number, and the physical page where they differ), or the
-    section of a text file. A table's rows shown over several pages: 'PDF pp. 25–26'."""
-    if table is not None and table.pages and min(table.pages) != max(table.pages):
-        return f"PDF pp. {min(table.pages)}–{max(table.pages)}"
-    return page_ref(hit.page, hit.page_label) if hit.page else (hit.section or "")
+    section of a file without pages. A table's rows shown over several pages: 'PDF pp. 25–26'.
+    A page read by OCR says so: its words may be misread."""
+    pages = [p for p in table.pages if p is not None] if table is not None else []
+    if pages and min(pages) != max(pages):
+        return f"PDF pp. {min(pages)}–{max(pages)}"
+    place = page_ref(hit.page, hit.page_label) if hit.page else (hit.section or "")
+    return f"{place} (scanned page, read by OCR)" if hit.ocr else place
 
 
 def quoted(c) -> list[str]:

@@ -3,8 +3,9 @@
 This module makes the links; chatbot/viewer_routes.py serves them. Routes added to the chat's
 web app (after Gradio's, with the same login when --auth is set):
 
-    /hpsr/viewer?doc=ID&page=N&q=QUOTE[&q=...]   the viewer page (pdf.js for PDFs, text for .txt/.md)
-    /hpsr/doc/ID                                 the indexed document's file, by its id only
+    /hpsr/viewer?doc=ID&page=N&q=QUOTE[&q=...]   the viewer page (pdf.js for PDFs, else text)
+    /hpsr/doc/ID                                 the indexed document's file, by its id only (a
+                                                 Word file or web page: its text as indexed)
     /hpsr/meta/ID                                its title and kind
     /hpsr/pdfjs/...                              pdf.js itself (npm pdfjs-dist, installed by `make setup`)
     /hpsr/static/...                             the viewer's own script and style
@@ -22,8 +23,6 @@ from index.settings import REPO_ROOT, Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 PDFJS_VERSION = "4.10.38"  # npm pdfjs-dist, Apache-2.0; `make setup` installs it under .venv/pdfjs
-MEDIA = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8",
-         ".md": "text/plain; charset=utf-8", ".markdown": "text/plain; charset=utf-8"}
 
 
 def pdfjs_dir() -> Path | None:

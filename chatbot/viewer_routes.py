@@ -5,11 +5,12 @@ No `from __future__ import annotations` here: FastAPI reads these functions' ann
 from pathlib import Path
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from chatbot.viewer import MEDIA, STATIC, pdfjs_dir
+from chatbot.viewer import STATIC, pdfjs_dir
 from index import Index
+from ingest.formats import format_of
 
 
 def add_routes(app, open_index, login: bool = False) -> None:
@@ -51,16 +52,20 @@ def add_routes(app, open_index, login: bool = False) -> None:
     @app.get("/hpsr/meta/{doc_id}", dependencies=guard)
     def meta(doc_id: str, page: int | None = None) -> JSONResponse:
         idx, title, source = indexed(doc_id)
-        kind = "pdf" if source.suffix.lower() == ".pdf" else "text"
+        fmt = format_of(source)
+        kind = "pdf" if fmt is not None and fmt.view == "pdf" else "text"
         return JSONResponse({"doc": doc_id, "title": title, "kind": kind, "pdfjs": pdfjs_dir() is not None,
                              "label": idx.page_label(doc_id, page) if page else None})
 
     @app.get("/hpsr/doc/{doc_id}", dependencies=guard)
-    def document(doc_id: str) -> FileResponse:
-        _, _, source = indexed(doc_id)
-        media = MEDIA.get(source.suffix.lower(), "application/octet-stream")
-        return FileResponse(source, media_type=media, headers={"Content-Disposition": "inline",
-                                                               "X-Content-Type-Options": "nosniff"})
+    def document(doc_id: str) -> Response:
+        idx, _, source = indexed(doc_id)
+        fmt = format_of(source)
+        headers = {"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"}
+        if fmt is not None and fmt.view == "text":  # a Word file or web page: its text, never its markup
+            return Response(idx.document_text(doc_id), media_type=fmt.media_type, headers=headers)
+        media = fmt.media_type if fmt is not None else "application/octet-stream"
+        return FileResponse(source, media_type=media, headers=headers)
 
     app.mount("/hpsr/static", _Guarded(StaticFiles(directory=STATIC), logged_in), name="hpsr-static")
     folder = pdfjs_dir()

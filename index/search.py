@@ -40,6 +40,7 @@ class Hit:
     kind: str = "text"  # text, references, contents, figure or table (ingest.kinds)
     table: Table | None = None  # a table passage: its caption, header and these rows, each with its page
     page_label: str | None = None  # the page number printed on `page` ("13" on PDF page 29)
+    ocr: bool = False  # the passage was read by OCR from a scanned page
 
     def citation(self) -> str:
         """'Title, p. 13 (PDF p. 29)' (or the section for text files)."""
@@ -212,6 +213,20 @@ class Index:
         """doc_id -> title for every indexed document."""
         return {c.doc_id: c.title for c in self.chunks}
 
+    def document_text(self, doc_id: str) -> str:
+        """A document's text as indexed: each section's heading, then its text (KeyError for an
+        unknown id). What the viewer shows of a file that is not text itself (Word, web page)."""
+        lo, hi = self._doc_ranges[doc_id]
+        parts = []
+        for block in self.generation.blocks.get(doc_id, []):
+            parts += [block.section, block.text] if block.section else [block.text]
+        caption = None
+        for c in self.chunks[lo:hi]:  # its tables, after the text, each row a line
+            if c.table is not None:
+                parts += [c.text] if c.table.caption == caption else [c.table.caption, c.text]
+                caption = c.table.caption
+        return "\n\n".join(parts)
+
     def source_path(self, doc_id: str) -> Path:
         """Where the file of an indexed document is now (KeyError for an unknown id)."""
         lo, _ = self.doc_range(doc_id)
@@ -336,7 +351,7 @@ class Index:
         return Hit(text=c.text, score=score, doc_id=c.doc_id, title=c.title, page=c.page,
                    chunk_id=c.chunk_id, section=c.section, source=str(path_of(c.source, self._roots)),
                    similarity=similarity,
-                   kind=c.kind, table=c.table, page_label=c.page_label)
+                   kind=c.kind, table=c.table, page_label=c.page_label, ocr=c.ocr)
 
 
 def _best(scores: np.ndarray, depth: int, lo: int) -> dict[int, float]:

@@ -1,4 +1,4 @@
-"""Read documents (PDF, text, Markdown) and cut them into token-bounded chunks."""
+"""Read documents (the types of ingest.formats) and cut them into token-bounded chunks."""
 from ingest.chunker import chunk_document
 from ingest.errors import HpsrError, IngestError
 from ingest.loaders import SUPPORTED, discover, load_document

@@ -161,4 +161,4 @@ def _make_chunk(doc: Document, block: Block, block_number: int, n: int, start: i
         chunk_id=f"{doc.doc_id}#{n}", doc_id=doc.doc_id, title=doc.title, source=doc.source,
         text=text, page=block.page, section=block.section, start=start, end=end,
         hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), block=block_number, kind=kind,
-        page_label=block.label)
+        page_label=block.label, ocr=block.ocr)

@@ -10,13 +10,12 @@ import re
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.formats import MAX_FILE_MB, SUPPORTED, described, format_of
 from ingest.normalize import clean, clean_title, dehyphenate, hyphenated_words, strip_page_furniture, unwrap_lines
 from ingest.sentences import quotable_sentences
 from ingest.types import Block, Document
 
-SUPPORTED = (".pdf", ".txt", ".md", ".markdown")
 IGNORE_FILE = ".hpsrignore"  # glob patterns, one per line, for files in a folder not to index
-MAX_FILE_MB = 50  # a text file larger than this is skipped; an upload larger than this is refused
 MAX_PDF_PAGES = 2000  # bound time and memory on pathological PDFs; later pages are skipped
 MIN_TEXT_CHARS = 20  # a PDF with less text than this on every page has no usable text layer
 # A page whose drawing instructions exceed this is skipped: pypdf needs ~2 s and ~15 MB per MB
@@ -101,15 +100,15 @@ def _ignore_patterns(folder: Path) -> list[str]:
 
 
 def load_document(path: str | Path, doc_id: str | None = None, tables: bool = True) -> Document:
-    """Read one PDF, text or Markdown file. Raises IngestError naming the file and reason.
+    """Read one file of a type in ingest.formats. Raises IngestError naming the file and reason.
 
-    tables: read a PDF's captioned tables as tables (Document.tables), not as lines of text.
+    tables: read tables as tables (Document.tables), not as lines of text.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED:
-        raise IngestError(str(path), f"unsupported file type '{suffix or path.name}' "
-                                     f"(supported: {', '.join(SUPPORTED)})")
+    fmt = format_of(path)
+    if fmt is None:
+        raise IngestError(str(path), f"unsupported file type '{path.suffix.lower() or path.name}' "
+                                     f"(supported: {described()})")
     try:
         problem = _link_problem(path)
         if problem:
@@ -119,15 +118,20 @@ def load_document(path: str | Path, doc_id: str | None = None, tables: bool = Tr
         raise IngestError(str(path), f"cannot read file ({e.strerror or e})") from e
     if size == 0:
         raise IngestError(str(path), "empty file (0 bytes)")
-    if suffix != ".pdf" and size > MAX_FILE_MB * 1024 * 1024:  # (a PDF is bounded by its pages)
-        raise IngestError(str(path), f"larger than {MAX_FILE_MB} MB ({size / 1024 / 1024:.1f} MB), "
-                                     f"the limit for a text document")
-    doc_id = doc_id or doc_id_for(path)
-    if suffix == ".pdf":
-        from ingest.pdf import load_pdf  # pypdf is only imported when a PDF is read
+    if fmt.max_mb is not None and size > fmt.max_mb * 1024 * 1024:
+        raise IngestError(str(path), f"larger than {fmt.max_mb} MB ({size / 1024 / 1024:.1f} MB), "
+                                     f"the limit for a {fmt.name} file")
+    return fmt.load(path, doc_id or doc_id_for(path), tables)
 
-        return load_pdf(path, doc_id, tables=tables)
-    return _load_text(path, doc_id, markdown=suffix != ".txt")
+
+def load_plain_text(path: Path, doc_id: str, tables: bool = True) -> Document:
+    """A .txt file: sections under lines that stand alone like headings."""
+    return _load_text(path, doc_id, markdown=False)
+
+
+def load_markdown(path: Path, doc_id: str, tables: bool = True) -> Document:
+    """A Markdown file: sections under its # headings."""
+    return _load_text(path, doc_id, markdown=True)
 
 
 def _legacy_byte(e: UnicodeDecodeError) -> tuple[str, int]:
@@ -213,9 +217,10 @@ def _load_text(path: Path, doc_id: str, markdown: bool) -> Document:
                     warnings=tuple(warnings))
 
 
-def pdf_pages_to_blocks(pages: list[str], labels: list[str] | tuple[str, ...] = ()) -> list[Block]:
+def pdf_pages_to_blocks(pages: list[str], labels: list[str] | tuple[str, ...] = (),
+                        ocr: frozenset[int] = frozenset()) -> list[Block]:
     """Clean raw per-page PDF text into page Blocks (used by the PDF loader); `labels` are the
-    printed page numbers, by physical page."""
+    printed page numbers, by physical page; `ocr` the pages read by OCR."""
     cleaned = strip_page_furniture([clean(p) for p in pages])
     keep = hyphenated_words(cleaned)
     blocks = []
@@ -224,5 +229,5 @@ def pdf_pages_to_blocks(pages: list[str], labels: list[str] | tuple[str, ...] = 
         if text.strip():
             label = labels[number - 1] if number <= len(labels) else None
             blocks.append(Block(text=text, page=number, section=None, label=label,
-                                sentences=quotable_sentences(text)))
+                                sentences=quotable_sentences(text), ocr=number in ocr))
     return blocks

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.layout import Box, columns, reading_order
 from ingest.loaders import (MAX_PAGE_CONTENT_BYTES, MAX_PDF_PAGES, MAX_PDF_SECONDS, MAX_TABLE_SECONDS,
                             MIN_TEXT_CHARS, pdf_pages_to_blocks)
 from ingest.normalize import clean_title
@@ -45,6 +46,7 @@ def load_pdf(path: Path, doc_id: str, tables: bool = True) -> Document:
     pages: list[str] = []
     bad_pages: list[int] = []
     huge_pages: list[int] = []
+    interleaved: list[int] = []  # pages in columns whose text runs from one column to the other
     first_error: Exception | None = None
     for i in range(min(n_pages, MAX_PDF_PAGES)):
         if time.monotonic() > deadline:
@@ -56,7 +58,10 @@ def load_pdf(path: Path, doc_id: str, tables: bool = True) -> Document:
                 huge_pages.append(i + 1)
                 pages.append("")
                 continue
-            pages.append(page.extract_text() or "")
+            text, spliced = _page_text(page)
+            pages.append(text)
+            if spliced:
+                interleaved.append(i + 1)
         except Exception as e:  # one damaged page should not lose the rest of the document
             pages.append("")
             bad_pages.append(i + 1)
@@ -66,11 +71,23 @@ def load_pdf(path: Path, doc_id: str, tables: bool = True) -> Document:
                         f"{MAX_PAGE_CONTENT_BYTES >> 20} MB of page content")
     if bad_pages:
         warnings.append(f"text of page(s) {_ranges(bad_pages)} could not be extracted")
+    if interleaved:
+        for n, text in _by_columns(path, interleaved).items():
+            pages[n - 1] = text
+    scanned = [i + 1 for i, text in enumerate(pages) if len(text.strip()) < MIN_TEXT_CHARS
+               and i + 1 not in huge_pages and _has_image(reader.pages[i])]
+    if scanned:
+        from ingest.ocr import read_pages
+
+        for n, text in read_pages(path, scanned).items():
+            pages[n - 1] = text
+        warnings.append(f"page(s) {_ranges(scanned)} read by OCR (no text layer)")
     if not any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages):
         raise IngestError(str(path), _no_text_reason(len(pages), bad_pages, huge_pages, first_error))
-    found = _tables(path, pages, set(huge_pages + bad_pages), deadline, warnings) if tables else []
+    skip = set(huge_pages + bad_pages + scanned)
+    found = _tables(path, pages, skip, deadline, warnings) if tables else []
     labels = _page_labels(reader, len(pages))
-    blocks = pdf_pages_to_blocks(pages, labels)
+    blocks = pdf_pages_to_blocks(pages, labels, ocr=frozenset(scanned))
     title = clean_title(_title(reader, path, first_page_ok=1 not in huge_pages + bad_pages))
     return Document(doc_id=doc_id, title=title, source=str(path), blocks=tuple(blocks),
                     warnings=tuple(warnings), tables=tuple(found), page_labels=tuple(labels))
@@ -100,6 +117,73 @@ def _tables(path: Path, pages: list[str], skip: set[int], deadline: float, warni
         warnings.append(f"reading tables stopped at page {found.timed_out_at} (time limit); "
                         f"later tables are indexed as prose")
     return found.tables
+
+
+def _page_text(page) -> tuple[str, bool]:
+    """A page's text (pypdf, in the order the page draws it), and whether that order splices
+    columns: most PDFs draw a column before the next, but some draw each line across the page,
+    and their text reads "left line 1 right line 1 left line 2 ...". The positions of the text
+    runs tell: on a page set in columns (ingest.layout), the runs jump from one side of the
+    gutter to the other many times."""
+    runs: list[Box] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and cm and tm:
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            height = abs(size * tm[3] * cm[3]) or abs(size) or 1.0
+            runs.append(Box(x, -y - height, x + 0.5 * height * len(text.strip()), -y, text))
+
+    text = page.extract_text(visitor_text=visit) or ""
+    gutter = columns(runs) if len(runs) >= 12 else None
+    if gutter is None:
+        return text, False
+    sides = [b.x0 >= gutter[1] for b in runs if b.x1 <= gutter[0] or b.x0 >= gutter[1]]
+    jumps = sum(1 for a, b in zip(sides, sides[1:]) if a != b)
+    return text, jumps >= 6 and jumps >= 0.3 * len(sides)
+
+
+def _by_columns(path: Path, numbers: list[int]) -> dict[int, str]:
+    """The text of these pages read column by column from pdfplumber's word positions; a page
+    that cannot be read so keeps pypdf's text."""
+    import pdfplumber
+
+    out: dict[int, str] = {}
+    try:
+        with pdfplumber.open(str(path)) as pdf:
+            for n in numbers:
+                try:
+                    words = pdf.pages[n - 1].extract_words()
+                except Exception:
+                    continue
+                out[n] = reading_order([Box(w["x0"], w["top"], w["x1"], w["bottom"], w["text"]) for w in words])
+    except Exception:  # pdfplumber cannot open what pypdf could: keep pypdf's text
+        return out
+    return out
+
+
+SCAN_PIXELS = 500  # an image this many pixels wide and high, or more, on a page without text: a scan
+
+
+def _has_image(page) -> bool:
+    """Whether a page draws a large image (directly or in a form): a scan, if it has no text.
+    (Small ones are rules, strips and logos: a blank page holding one is not read by OCR.)"""
+    def images(resources, depth: int) -> bool:
+        xobjects = resources.get("/XObject") if resources is not None else None
+        for ref in (xobjects.get_object().values() if xobjects is not None else []):
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                if int(obj.get("/Width", 0)) >= SCAN_PIXELS and int(obj.get("/Height", 0)) >= SCAN_PIXELS:
+                    return True
+                continue
+            if obj.get("/Subtype") == "/Form" and depth < 3 and images(obj.get("/Resources"), depth + 1):
+                return True
+        return False
+
+    try:
+        return images(page.get("/Resources"), 0)
+    except Exception:  # a damaged resource dictionary: not worth a scan's time
+        return False
 
 
 def _content_bytes(page) -> int:

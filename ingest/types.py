@@ -15,6 +15,7 @@ class Block:
     label: str | None = None  # the page number printed on that page ("13", "xii"), if the PDF says
     # Spans in `text` of the sentences an answer may quote (ingest.sentences), in order.
     sentences: tuple[tuple[int, int], ...] = ()
+    ocr: bool = False  # read by OCR from a scanned page (no text layer)
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Table:
     caption: str  # "Table 1 Progress in human resources for health, 2017–2022"
     header: tuple[str, ...]  # levels joined: "2022 · Number"; the first column labels the rows
     rows: tuple[tuple[str, ...], ...]
-    pages: tuple[int, ...]  # 1-based physical page of each row (a table may run over pages)
+    pages: tuple[int | None, ...]  # 1-based physical page of each row (a table may run over pages); None: no pages (Word)
 
     def row_text(self, i: int) -> str:
         """One row as a line that reads on its own: "Nurses — 2022 · Number: 935; ..."."""
@@ -78,6 +79,7 @@ class Chunk:
     kind: str = "text"  # text, references, contents, figure or table (ingest.kinds): text and tables are quoted
     table: Table | None = None  # for kind "table": the caption, header and the rows this chunk holds
     page_label: str | None = None  # the number printed on its page, if it differs from `page` or not
+    ocr: bool = False  # its text was read by OCR from a scanned page
 
     def citation(self) -> str:
         """Human-readable address of the passage, e.g. 'Title, p. 13 (PDF p. 29)'."""

@@ -5,13 +5,15 @@ table, so pypdf reads exactly the structure described here.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import zlib
 from pathlib import Path
 
 from conftest import REPO, write_pdf
-from ingest.loaders import MAX_FILE_MB
+from documents import write_docx
+from ingest.formats import MAX_FILE_MB, MAX_HTML_MB
 
 FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 GOOD_LINE = b"The Quagga Clinic Trust counted 4417 patients in its first year of work."
@@ -139,6 +141,7 @@ def hostile_files(folder: Path) -> dict[str, str | None]:
         f.write(b"The Quagga clinic's notes. ")
         f.truncate(MAX_FILE_MB * 1024 * 1024 + 1)
     expect["huge.txt"] = "larger than"
+    _hostile_documents(folder, expect)
     os.symlink("loop-b.pdf", folder / "loop-a.pdf")
     os.symlink("loop-a.pdf", folder / "loop-b.pdf")
     expect["loop-a.pdf"] = expect["loop-b.pdf"] = "symlink loop"
@@ -146,6 +149,57 @@ def hostile_files(folder: Path) -> dict[str, str | None]:
     expect["dangling.pdf"] = "broken symlink"
     os.symlink("..", folder / "parent-link")  # a folder symlink: never followed, so no loop
     return expect
+
+
+def _hostile_documents(folder: Path, expect: dict[str, str | None]) -> None:
+    """Damaged Word files and web pages: broken zips, XML bombs, a zip bomb, a page too big to
+    read, a page of boilerplate only; and a page whose DTD declares entities, read without them."""
+    import zipfile
+
+    good = write_docx(folder / "good.tmp", fact=GOOD_LINE.decode(), notes=False)
+    data = good.read_bytes()
+    good.unlink()
+
+    def with_document(name: str, xml: bytes) -> None:
+        with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(folder / name, "w", zipfile.ZIP_DEFLATED) as z:
+            for item in zin.infolist():
+                z.writestr(item, xml if item.filename == "word/document.xml" else zin.read(item.filename))
+
+    document = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml")
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04" + os.urandom(5000))
+    expect["broken.docx"] = "damaged word document"
+    (folder / "truncated.docx").write_bytes(data[: len(data) // 2])
+    expect["truncated.docx"] = "damaged word document"
+    entities = b'<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        b'<!ENTITY %c "%s">' % (98 + i, (b"&%c;" % (97 + i)) * 10) for i in range(8)) + b"]>"
+    with_document("entity-bomb.docx", document.replace(b"?>", b"?>" + entities, 1).replace(b"<w:t>", b"<w:t>&i;", 1))
+    expect["entity-bomb.docx"] = "declares a dtd"
+    head, tail = document.split(b"<w:body>")
+    with_document("deep-nesting.docx", head + b"<w:body>" + b"<w:sdt><w:sdtContent>" * 100_000
+                  + b"</w:sdtContent></w:sdt>" * 100_000 + tail)
+    expect["deep-nesting.docx"] = "damaged word document"
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(folder / "zip-bomb.docx", "w", zipfile.ZIP_DEFLATED) as z:
+        for item in zin.infolist():
+            z.writestr(item, zin.read(item.filename))
+        with z.open("word/media/padding.bin", "w") as f:  # 250 MB of zeros in a few hundred KB
+            for _ in range(250):
+                f.write(bytes(1 << 20))
+    expect["zip-bomb.docx"] = "unpacks to"
+    with open(folder / "huge.html", "wb") as f:  # sparse: no disk used
+        f.write(b"<html><body><p>The Quagga clinic's notes.</p>")
+        f.truncate(MAX_HTML_MB * 1024 * 1024 + 1)
+    expect["huge.html"] = "larger than"
+    (folder / "boilerplate.html").write_text(
+        "<html><head><script>var s = 'The Quagga clinic';</script></head><body><nav><a href='/'>Home</a>"
+        "</nav><footer>Privacy</footer></body></html>", encoding="utf-8")
+    expect["boilerplate.html"] = "no main text"
+    (folder / "deep-nesting.html").write_text("<html><body>" + "<div>" * 100_000 + "<p>" + GOOD_LINE.decode()
+                                              + "</p>" + "</div>" * 100_000 + "</body></html>", encoding="utf-8")
+    expect["deep-nesting.html"] = "no main text"
+    (folder / "entities.html").write_text(
+        '<!DOCTYPE html [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><html><body>'
+        f"<article><p>{GOOD_LINE.decode()} &b;&b;</p></article></body></html>", encoding="utf-8")
+    expect["entities.html"] = None
 
 
 FIGURES = REPO / "tests" / "artifacts" / "reliability.json"

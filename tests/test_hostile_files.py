@@ -41,7 +41,9 @@ NAMES = ["corrupt.pdf", "truncated.pdf", "encrypted-user-password.pdf", "encrypt
          "zero-byte.pdf", "zero-byte.md", "scanned.pdf", "binary-named.pdf", "binary-named.txt",
          "thousands-of-pages.pdf", "enormous-page.pdf", "nested-content.pdf", "nested-resources.pdf",
          "cyclic-page-tree.pdf", "cyclic-parent.pdf", "cyclic-reference.pdf", "self-drawing-form.pdf",
-         "zip-bomb.pdf", "cp1252.txt", "mixed-encoding.md", "utf16.txt", "huge.txt", "loop-a.pdf", "dangling.pdf"]
+         "zip-bomb.pdf", "cp1252.txt", "mixed-encoding.md", "utf16.txt", "huge.txt", "loop-a.pdf", "dangling.pdf",
+         "broken.docx", "truncated.docx", "entity-bomb.docx", "deep-nesting.docx", "zip-bomb.docx",
+         "huge.html", "boilerplate.html", "deep-nesting.html", "entities.html"]
 
 
 def test_the_list_covers_every_hostile_file(hostile):

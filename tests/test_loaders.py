@@ -173,8 +173,8 @@ def test_binary_file_with_text_extension(tmp_path):
 
 
 def test_unsupported_extension(tmp_path):
-    path = tmp_path / "report.docx"
-    path.write_bytes(b"PK\x03\x04 not really a docx")
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(b"PK\x03\x04 a spreadsheet")
     assert "unsupported" in _reason(path)
 
 
