@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from index.embedder import get_embedder  # noqa: E402
+from index.embedder import embedder_for  # noqa: E402
 from index.settings import Settings  # noqa: E402
 from index.store import current_generation, read_generation, vector_index  # noqa: E402
 
@@ -54,7 +54,7 @@ def main() -> None:
                                          SCIFACT / "queries.jsonl") if p.is_file()]
     texts = [json.loads(line).get("question") or json.loads(line).get("text")
              for f in files for line in f.read_text().splitlines() if line.strip()]
-    queries = get_embedder(Settings.load().backend).encode(texts)
+    queries = embedder_for(Settings.load()).encode(texts)
     faiss.omp_set_num_threads(1)  # as the search path runs it (index/search.py)
     n, dim = vectors.shape
     print(f"{n} chunk vectors from {args.index}, {len(texts)} queries, "

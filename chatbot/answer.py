@@ -99,7 +99,7 @@ def answer(index: Index, question: str, previous: str | None = None, doc: str | 
     q = analyse(query)
     # Deeper than k: the passages that mention what the question names may rank below it.
     qvec = index.embedder.encode_query(query, threads=index.settings.query_threads)  # the one model pass
-    found = index.search(query, k=max(k, POOL_DEPTH), doc=doc, mode="hybrid", vector=qvec)
+    found = index.search(query, k=max(k, POOL_DEPTH), doc=doc, vector=qvec)
     hits = found[:k]
     confidence = max((h.similarity or 0.0 for h in hits), default=0.0)
     judge = Judge(index)

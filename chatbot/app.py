@@ -16,7 +16,7 @@ from chatbot.viewer import pdfjs_dir  # noqa: E402
 from chatbot.viewer_routes import add_routes  # noqa: E402
 from index import Settings, build_index, open_index, remove_document  # noqa: E402
 from index.settings import REPO_ROOT  # noqa: E402
-from index.embedder import get_embedder  # noqa: E402
+from index.embedder import embedder_for  # noqa: E402
 from ingest import SUPPORTED, HpsrError  # noqa: E402
 from ingest.formats import MAX_FILE_MB, described  # noqa: E402
 
@@ -231,7 +231,7 @@ def ensure_index(settings: Settings) -> None:
               f"this takes about a minute on a laptop.", flush=True)
         print(build_index(index_dir=settings.index_dir, settings=settings).summary(), flush=True)
     # Load the model (and make its one-time ONNX export) before serving, not in the first request.
-    get_embedder(settings.backend).encode_query("warm up")
+    embedder_for(settings).encode_query("warm up")
 
 
 def start(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: int | None = None,
@@ -240,7 +240,8 @@ def start(demo: gr.Blocks, settings: Settings, host: str = "127.0.0.1", port: in
     demo.launch(server_name=host, server_port=port, auth=auth, show_error=True, quiet=quiet,
                 prevent_thread_lock=True, max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS,
                 footer_links=["api"])
-    add_routes(demo.app, lambda: open_index(settings.index_dir, settings), login=auth is not None)
+    add_routes(demo.app, lambda: open_index(settings.index_dir, settings), login=auth is not None,
+               pdfjs=settings.pdfjs_dir)
     return demo.local_url
 
 
@@ -255,7 +256,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
         if not sep or not user or not password:
             raise SystemExit("hpsr: error: --auth needs the form user:password")
         credentials = (user, password)
-    if pdfjs_dir() is None:
+    if pdfjs_dir(settings.pdfjs_dir) is None:
         print("hpsr-chat: pdf.js is not installed (`make setup` installs it with npm): citations open "
               "PDFs in the browser's own viewer, at the page but without the highlight", flush=True)
     start(demo, settings, host, port, credentials)

@@ -9,7 +9,7 @@ from chatbot.answer import Answer
 from chatbot.viewer import file_url, viewer_url
 from index import Hit
 from ingest.normalize import FOOTNOTE_MARK
-from ingest.types import Table, page_ref
+from ingest.types import Table, address
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>=$])")
 _LIST_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.M)  # "16. Smith KA ..." would become a numbered list
@@ -36,8 +36,7 @@ def where(hit: Hit, table: Table | None = None) -> str:
     pages = [p for p in table.pages if p is not None] if table is not None else []
     if pages and min(pages) != max(pages):
         return f"PDF pp. {min(pages)}–{max(pages)}"
-    place = page_ref(hit.page, hit.page_label) if hit.page else (hit.section or "")
-    return f"{place} (scanned page, read by OCR)" if hit.ocr else place
+    return address(hit.page, hit.page_label, hit.section, hit.ocr)
 
 
 def quoted(c) -> list[str]:

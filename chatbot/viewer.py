@@ -19,15 +19,15 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from index import Hit
-from index.settings import REPO_ROOT, Settings
+from index.settings import REPO_ROOT
 
 STATIC = Path(__file__).resolve().parent / "static"
-PDFJS_VERSION = "4.10.38"  # npm pdfjs-dist, Apache-2.0; `make setup` installs it under .venv/pdfjs
 
 
-def pdfjs_dir() -> Path | None:
-    """Where pdf.js is (HPSR_PDFJS, else .venv/pdfjs/node_modules/pdfjs-dist), if installed."""
-    folder = Settings.load().pdfjs_dir or REPO_ROOT / ".venv" / "pdfjs" / "node_modules" / "pdfjs-dist"
+def pdfjs_dir(configured: Path | None = None) -> Path | None:
+    """Where pdf.js is (`configured`: Settings.pdfjs_dir, HPSR_PDFJS; else
+    .venv/pdfjs/node_modules/pdfjs-dist), if installed."""
+    folder = configured or REPO_ROOT / ".venv" / "pdfjs" / "node_modules" / "pdfjs-dist"
     return folder if (folder / "build" / "pdf.min.mjs").is_file() else None
 
 

@@ -13,13 +13,15 @@ from index import Index
 from ingest.formats import format_of
 
 
-def add_routes(app, open_index, login: bool = False) -> None:
+def add_routes(app, open_index, login: bool = False, pdfjs: Path | None = None) -> None:
     """Add the viewer's routes to the chat's FastAPI app; `open_index()` gives the live index.
 
     login: the chat was started with a login (--auth). Then every route needs the chat's own
     session cookie, and fails closed: where the session cannot be checked (a Gradio that keeps
     its sessions elsewhere), every request is refused, never served.
+    pdfjs: Settings.pdfjs_dir (HPSR_PDFJS), where pdf.js is if not in .venv.
     """
+    pdfjs = pdfjs_dir(pdfjs)
     def logged_in(request: Request) -> None:
         """The chat's own login (Gradio's session cookie), when it has one."""
         if not login:
@@ -54,7 +56,7 @@ def add_routes(app, open_index, login: bool = False) -> None:
         idx, title, source = indexed(doc_id)
         fmt = format_of(source)
         kind = "pdf" if fmt is not None and fmt.view == "pdf" else "text"
-        return JSONResponse({"doc": doc_id, "title": title, "kind": kind, "pdfjs": pdfjs_dir() is not None,
+        return JSONResponse({"doc": doc_id, "title": title, "kind": kind, "pdfjs": pdfjs is not None,
                              "label": idx.page_label(doc_id, page) if page else None})
 
     @app.get("/hpsr/doc/{doc_id}", dependencies=guard)
@@ -68,9 +70,8 @@ def add_routes(app, open_index, login: bool = False) -> None:
         return FileResponse(source, media_type=media, headers=headers)
 
     app.mount("/hpsr/static", _Guarded(StaticFiles(directory=STATIC), logged_in), name="hpsr-static")
-    folder = pdfjs_dir()
-    if folder is not None:
-        app.mount("/hpsr/pdfjs", _Guarded(StaticFiles(directory=folder), logged_in), name="hpsr-pdfjs")
+    if pdfjs is not None:
+        app.mount("/hpsr/pdfjs", _Guarded(StaticFiles(directory=pdfjs), logged_in), name="hpsr-pdfjs")
 
 
 class _Guarded:

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from index import Index  # noqa: E402
 from index.evaluate import is_relevant, load_questions  # noqa: E402
+from index.faiss_search import dense_scores, sentence_evidence, sparse_scores  # noqa: E402
 from index.fusion import top, weighted  # noqa: E402
 from index.sparse import FEEDBACK_PASSAGES, FEEDBACK_WEIGHT  # noqa: E402
 from ingest.lexicon import FUNCTION_WORDS, stems, tokenize  # noqa: E402
@@ -49,10 +50,11 @@ class Run:
         self.sparse = idx.generation.sparse
 
     def lists(self, query: str, qvec: np.ndarray) -> tuple[dict, dict]:
-        dense = self.idx._dense(qvec, DEPTH, 0, self.n)
-        if self.idx.settings.sentence_weight > 0:
-            dense = self.idx._sentence_evidence(qvec, dense, DEPTH, 0, self.n)
-        return dense, self.idx._sparse(query, DEPTH, 0, self.n)
+        gen, settings = self.idx.generation, self.idx.settings
+        dense = dense_scores(gen, qvec, DEPTH, 0, self.n)
+        if settings.sentence_weight > 0:
+            dense = sentence_evidence(gen, qvec, dense, DEPTH, 0, self.n, settings.sentence_weight)
+        return dense, sparse_scores(gen, query, DEPTH, 0, self.n)
 
     def expanded(self, query: str, words: list[str], beta: float) -> dict:
         """BM25 scores of the question plus beta x those of the extra words."""

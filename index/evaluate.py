@@ -75,9 +75,9 @@ def score_questions(questions: list[dict], search: Callable[[str, int], list[Hit
     return scores
 
 
-def evaluate_dev(idx, path: str | Path, modes: list[str], abstain_below: float | None = None) -> list[dict]:
-    """recall@1, recall@5, MRR@10 (and abstention accuracy at `abstain_below`) per mode on a
-    question set: one dict per mode, with the ids of the questions missed in the top 5."""
+def evaluate_dev(idx, path: str | Path, modes: list[str]) -> list[dict]:
+    """recall@1, recall@5, MRR@10 per mode on a question set: one dict per mode, with the ids of
+    the questions missed in the top 5."""
     path = Path(path)
     questions = load_questions(path)
     rows = []
@@ -86,10 +86,5 @@ def evaluate_dev(idx, path: str | Path, modes: list[str], abstain_below: float |
         row = {"set": path.stem, "mode": mode, "recall@1": round(sc.recall_at(1), 3),
                "recall@5": round(sc.recall_at(5), 3), "mrr@10": round(sc.mrr_at(10), 3),
                "misses@5": [q.get("id") for q in sc.misses(5)]}
-        if abstain_below is not None and mode != "bm25" and any(q.get("expect_abstain") for q in questions):
-            # The chat abstains when the best passage's similarity is under its threshold.
-            right = [(r.best_similarity < abstain_below) == bool(r.question.get("expect_abstain"))
-                     for r in sc.results]
-            row["abstain_acc"] = round(sum(right) / len(right), 3)
         rows.append(row)
     return rows

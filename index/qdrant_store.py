@@ -21,11 +21,13 @@ import numpy as np
 
 from index.errors import REBUILD_HINT, ConfigError, IndexCorruptError, IndexNotFoundError, StoreUnavailableError
 from index.generations import is_named, new_id, order
+from index.manifest import FORMAT_VERSION, check_manifest
 from index.sentences import SentenceVectors
 from index.settings import Settings
 from index.sparse import FEEDBACK_PASSAGES, FEEDBACK_WEIGHT, Postings, bm25_vectors, query_vector
+from index.texts import embedding_text
 from ingest.lexicon import tokenize
-from ingest.types import Block, Chunk, Table
+from ingest.types import Block, Chunk
 
 NAMESPACE = uuid.UUID("5b0f3a52-8f1e-4c1e-9a43-0c7e0b6c2a11")  # point ids: uuid5 of a stable key
 MANIFEST_ID = str(uuid.uuid5(NAMESPACE, "manifest"))
@@ -103,8 +105,6 @@ class QdrantGeneration:
     """One collection, loaded: chunks, pages and manifest in memory; vectors stay in Qdrant."""
 
     def __init__(self, settings: Settings, name: str, expect: dict | None = None) -> None:
-        from index.store import check_manifest
-
         self.settings, self.name, self.problem, self.damaged = settings, name, None, None
         self.where = f"{where(settings)}, collection {name}"
         c = client(settings)
@@ -122,13 +122,10 @@ class QdrantGeneration:
             if kind == "chunk":
                 pos = row.pop("position")
                 row.pop("spans"), row.pop("quotable")
-                if row.get("table") is not None:
-                    row["table"] = Table.from_dict(row["table"])
-                chunks[pos] = Chunk(**row)
+                chunks[pos] = Chunk.from_dict(row)
             elif kind == "page":
                 doc_id, n = row.pop("doc_id"), row.pop("n")
-                row["sentences"] = tuple(map(tuple, row.get("sentences", ())))
-                pages.setdefault(doc_id, {})[n] = Block(**row)
+                pages.setdefault(doc_id, {})[n] = Block.from_dict(row)
         if sorted(chunks) != list(range(self.manifest.get("chunks", -1))):
             raise IndexCorruptError(f"{self.where} holds {len(chunks)} chunks, its manifest says "
                                     f"{self.manifest.get('chunks')}; {REBUILD_HINT}")
@@ -152,8 +149,6 @@ class QdrantGeneration:
     def sparse(self) -> Postings:
         """Which chunks hold a word (answerability asks), from the chunks' indexed texts."""
         if self._lookup is None:
-            from index.build import embedding_text
-
             self._lookup = Postings(tokenize([embedding_text(c, self.manifest["chunker"]["context"])
                                               for c in self.chunks]))
         return self._lookup
@@ -190,7 +185,7 @@ class QdrantGeneration:
         return out
 
     def search(self, query: str, qvec: np.ndarray | None, mode: str, depth: int, k: int,
-               doc: str | None, s: Settings) -> list[tuple[int, float]]:
+               doc: str | None, lo: int, hi: int, s: Settings) -> list[tuple[int, float]]:
         """The k best (chunk position, score), scored by Qdrant in one request.
 
         The candidates are the passages closest to the question and those holding the
@@ -279,7 +274,6 @@ def write_collection(settings: Settings, manifest: dict, chunks: list[Chunk], bl
 
     from qdrant_client import models
 
-    from index.store import FORMAT_VERSION
 
     c = client(settings)
     name = f"{settings.qdrant_collection}_{new_id(_collections(settings))}"

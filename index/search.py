@@ -8,15 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import PRECISION, Embedder, get_embedder
+from index.embedder import Embedder, embedder_for
+from index.model import PRECISION
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, QueryError
-from index.fusion import rrf, top, weighted, with_best_sentence
 from index.settings import Settings
-from index.sparse import FEEDBACK_PASSAGES, FEEDBACK_WEIGHT
 from index.paths import path_of, roots
-from index.store import Generation, live_name, open_generation
+from index.stores import LoadedGeneration, store_for
 from ingest.lexicon import DEMONYM_ENDINGS
-from ingest.types import Block, Table, page_ref
+from ingest.types import Block, Table, address
 
 MAX_QUERY_CHARS = 2000  # the model reads ~256 tokens; longer queries are cut, not refused
 MODES = ("hybrid", "dense", "bm25")
@@ -43,15 +42,15 @@ class Hit:
     ocr: bool = False  # the passage was read by OCR from a scanned page
 
     def citation(self) -> str:
-        """'Title, p. 13 (PDF p. 29)' (or the section for text files)."""
-        where = page_ref(self.page, self.page_label) if self.page else (self.section or "")
+        """'Title, p. 13 (PDF p. 29)' (ingest.types.address)."""
+        where = address(self.page, self.page_label, self.section, self.ocr)
         return f"{self.title}, {where}" if where else self.title
 
 
 class Index:
     """A loaded, validated index generation plus the embedder that queries it."""
 
-    def __init__(self, generation: Generation, settings: Settings, embedder: Embedder):
+    def __init__(self, generation: LoadedGeneration, settings: Settings, embedder: Embedder):
         import faiss
 
         # One query scans a few MB: FAISS's OpenMP threads cost more than they save, and on
@@ -70,7 +69,6 @@ class Index:
         self.chunks = generation.chunks
         self._positions: dict[str, int] | None = None
         self._mentions: dict[tuple[str, int], np.ndarray] = {}
-        self._sentences = None  # FAISS index over the sentence vectors, made on first use
         # Chunks of one document are stored contiguously: doc_id -> (first, last + 1).
         self._doc_ranges: dict[str, tuple[int, int]] = {}
         for i, c in enumerate(self.chunks):
@@ -83,17 +81,12 @@ class Index:
         """Open the index at `path` (default: settings.index_dir); validate it against settings."""
         settings = settings or Settings.load()
         index_dir = Path(path) if path else settings.index_dir
-        live = live_name(index_dir, settings)
-        idx = cls(open_generation(index_dir, settings, expect=settings.identity()), settings,
-                  embedder or get_embedder(settings.backend))
+        store = store_for(index_dir, settings)
+        live = store.live_name()
+        idx = cls(store.open(expect=settings.identity()), settings,
+                  embedder or embedder_for(settings))
         idx.live = live
         return idx
-
-    def context(self, hit: Hit) -> tuple[str, int, int]:
-        """The whole text of the page (or section) a hit comes from, and the hit's span in it:
-        what a sentence cut by the chunk's edge is completed from."""
-        block, start, end = self.passage(hit)
-        return block.text, start, end
 
     def passage(self, hit: Hit) -> tuple[Block, int, int]:
         """The block (page or section, with its quotable sentences) a hit comes from, and the
@@ -254,97 +247,12 @@ class Index:
         qvec = None
         if mode != "bm25":
             qvec = vector if vector is not None else self.embedder.encode_query(query, threads=self.settings.query_threads)
-        if hasattr(self.generation, "search"):  # the store ranks (Qdrant: prefetch and fusion)
-            best = self.generation.search(query, qvec, mode, depth, k, doc, self.settings)
-        else:
-            best = self._rank(query, qvec, mode, depth, k, lo, hi)
+        best = self.generation.search(query, qvec, mode, depth, k, doc, lo, hi, self.settings)
         if mode == "bm25" or not best:
             return [self.hit(i, s) for i, s in best]
         # Each hit's own cosine to the query (comparable across queries, whatever the score is).
         sims = self.generation.chunk_vectors([i for i, _ in best]) @ qvec
         return [self.hit(i, s, float(sim)) for (i, s), sim in zip(best, sims)]
-
-    def _rank(self, query: str, qvec: np.ndarray | None, mode: str, depth: int, k: int, lo: int,
-              hi: int) -> list[tuple[int, float]]:
-        """The best k (chunk position, score) in [lo, hi) by FAISS, bm25s and fusion."""
-        dense: dict[int, float] = {}
-        if mode != "bm25":
-            dense = self._dense(qvec, depth, lo, hi)
-            if self.settings.sentence_weight > 0:
-                dense = self._sentence_evidence(qvec, dense, depth, lo, hi)
-        sparse = self._sparse(query, depth, lo, hi) if mode != "dense" else {}
-        if mode == "bm25":
-            return top(sparse, k)
-        if mode == "dense":
-            return top(dense, k)
-        fused = self._fuse(dense, sparse, depth)
-        if self.settings.feedback_terms and sparse:
-            best = [self.chunks[i].text for i, _ in top(fused, FEEDBACK_PASSAGES)]
-            scores = self.generation.sparse.with_feedback(query, best, self.settings.feedback_terms,
-                                                          FEEDBACK_WEIGHT)[lo:hi]
-            sparse = _best(scores, depth, lo)
-            fused = self._fuse(dense, sparse, depth)
-        return top(fused, k)
-
-    def _fuse(self, dense: dict[int, float], sparse: dict[int, float], depth: int) -> dict[int, float]:
-        if self.settings.fusion == "rrf":
-            return rrf([[i for i, _ in top(dense, depth)], [i for i, _ in top(sparse, depth)]])
-        return weighted(dense, sparse, self.settings.alpha)
-
-    def _dense(self, qvec: np.ndarray, depth: int, lo: int, hi: int) -> dict[int, float]:
-        import faiss
-
-        params = None
-        if (lo, hi) != (0, len(self.chunks)):
-            params = faiss.SearchParameters(sel=faiss.IDSelectorRange(lo, hi))
-        scores, ids = self.generation.faiss_index.search(qvec[None, :], depth, params=params)
-        return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
-
-    def _sentence_evidence(self, qvec: np.ndarray, dense: dict[int, float], depth: int, lo: int,
-                           hi: int) -> dict[int, float]:
-        """Dense scores that count a passage's best sentence too: (1 - w) * the passage's cosine
-        + w * its best sentence's (Settings.sentence_weight), over the passages the dense search
-        found and those holding the sentences closest to the query. A question worded like one
-        sentence of a long passage finds it, though the passage as a whole is about more."""
-        import faiss
-
-        sv = self.generation.sentences
-        first, last = sv.range(lo, hi)
-        best: dict[int, float] = {}
-        if last > first:
-            params = None if (first, last) == (0, len(sv.rows)) else faiss.SearchParameters(
-                sel=faiss.IDSelectorRange(first, last))
-            scores, ids = self._sentence_index().search(qvec[None, :], min(3 * depth, last - first), params=params)
-            for score, i in zip(scores[0], ids[0]):
-                if i >= 0:
-                    c = int(sv.rows[i, 0])
-                    best[c] = max(best.get(c, -1.0), float(score))
-        found = sorted(best, key=best.get, reverse=True)[:depth]
-        chunk = dict(dense)
-        missing = [c for c in found if c not in chunk]
-        if missing:
-            vecs = self.generation.chunk_vectors(missing)
-            chunk.update(zip(missing, (vecs @ qvec).tolist()))
-        for c, cos in chunk.items():
-            if c not in best:  # not among the closest sentences: its own best, if it has any
-                _, vecs = sv.of_chunk(c)
-                best[c] = float((vecs @ qvec).max()) if len(vecs) else cos
-        return with_best_sentence(chunk, best, self.settings.sentence_weight)
-
-    def _sentence_index(self):
-        """A FAISS index over the sentence vectors (float16 codes, as stored), built on first use."""
-        if self._sentences is None:
-            import faiss
-
-            vectors = np.asarray(self.generation.sentences.vectors, dtype=np.float32)
-            index = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
-                                               faiss.METRIC_INNER_PRODUCT)
-            index.add(vectors)
-            self._sentences = index
-        return self._sentences
-
-    def _sparse(self, query: str, depth: int, lo: int, hi: int) -> dict[int, float]:
-        return _best(self.generation.sparse.scores(query)[lo:hi], depth, lo)
 
     def hit(self, position: int, score: float, similarity: float | None = None) -> Hit:
         c = self.chunks[position]
@@ -352,14 +260,6 @@ class Index:
                    chunk_id=c.chunk_id, section=c.section, source=str(path_of(c.source, self._roots)),
                    similarity=similarity,
                    kind=c.kind, table=c.table, page_label=c.page_label, ocr=c.ocr)
-
-
-def _best(scores: np.ndarray, depth: int, lo: int) -> dict[int, float]:
-    """The `depth` best positive scores of a slice that starts at chunk position `lo`."""
-    if not scores.any():
-        return {}
-    best = np.argpartition(-scores, min(depth, len(scores)) - 1)[:depth]
-    return {int(i) + lo: float(scores[i]) for i in best if scores[i] > 0}
 
 
 def _check(query: str, k: int) -> str:
@@ -379,7 +279,7 @@ def open_index(path: str | Path | None = None, settings: Settings | None = None)
     swapped in a new generation."""
     settings = settings or Settings.load()
     index_dir = Path(path) if path else settings.index_dir
-    live = live_name(index_dir, settings)
+    live = store_for(index_dir, settings).live_name()
     with _lock:
         idx = _open.get((index_dir, settings))
         if idx is None or idx.live != live:  # (a damaged live generation is not reloaded per call)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from index.errors import ConfigError
+from index.model import MODEL_NAME, PRECISION, dimension
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # From this many chunks "auto" stores 8-bit vectors: a flat index would hold 150 MB of float32
@@ -124,7 +125,6 @@ class Settings:
         values.update({k: _parse(f"setting {k}", v, names[k].type)
                        for k, v in overrides.items() if v is not None})
         settings = replace(cls(), **values)
-        from index.embedder import PRECISION  # the backends
 
         for name, allowed in (("mode", ("hybrid", "dense", "bm25")), ("fusion", ("weighted", "rrf")),
                               ("backend", tuple(PRECISION)), ("sentence_vectors", ("late", "own")),
@@ -152,11 +152,10 @@ class Settings:
 
     def identity(self) -> dict:
         """What an index must have been built with to be read with these settings."""
-        from index.embedder import DIM, MODEL_NAME, PRECISION
         from ingest.chunker import CHUNKER_VERSION
 
         return {
-            "model": {"name": MODEL_NAME, "dim": DIM, "precision": PRECISION[self.backend]},
+            "model": {"name": MODEL_NAME, "dim": dimension(), "precision": PRECISION[self.backend]},
             "chunker": {"version": CHUNKER_VERSION, "chunk_tokens": self.chunk_tokens,
                         "overlap_tokens": self.overlap_tokens, "context": bool(self.context),
                         "tables": bool(self.tables), "sentence_vectors": self.sentence_vectors},

@@ -1,25 +1,23 @@
 """What `hpsr status` reports: where the index is, its generations, and whether they verify."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from index.errors import IndexCorruptError, IndexMismatchError
-from index.generations import order
 from index.paths import path_of, roots
 from index.settings import Settings
-from index.store import inspect_generation, live_name, open_generation
+from index.stores import store_for
 
-STORE = "FAISS vectors + BM25 (bm25s) in index generations on disk"
 
 
 def status(index_dir: Path | None = None, settings: Settings | None = None) -> dict:
     """The index's state as plain data (see `hpsr status`); raises IndexNotFoundError."""
     settings = settings or Settings.load()
     index_dir = Path(index_dir) if index_dir else settings.index_dir
-    live = live_name(index_dir, settings)
+    store = store_for(index_dir, settings)
+    live = store.live_name()
     gens = []
-    for name, manifest, problem, seconds in _generations(index_dir, settings):
+    for name, manifest, problem, seconds in store.generations():
         files = manifest.get("files", {})
         gens.append({"name": name, "live": name == live, "built": manifest.get("built"),
                      "verified": problem is None, "problem": problem, "verify_seconds": round(seconds, 4),
@@ -28,17 +26,12 @@ def status(index_dir: Path | None = None, settings: Settings | None = None) -> d
                      "documents": len(files), "chunks": manifest.get("chunks"),
                      "pages": sum(e.get("blocks", 0) for e in files.values())})
     try:
-        serving = open_generation(index_dir, settings, expect=settings.identity())
+        serving = store.open(expect=settings.identity())
         served, note, sources = serving.name, serving.problem, serving.manifest.get("sources", [])
     except (IndexCorruptError, IndexMismatchError) as e:
         served, note, sources = None, str(e), []
     rts = roots(settings)
-    store = STORE
-    if settings.store == "qdrant":
-        from index.qdrant_store import where
-
-        store = f"{where(settings)}, alias {settings.qdrant_collection} (the index folder keeps only the build lock)"
-    return {"index": str(index_dir), "store": store, "backend": settings.backend, "search": search_line(settings),
+    return {"index": str(index_dir), "store": store.describe(), "backend": settings.backend, "search": search_line(settings),
             "live": live, "serving": served, "note": note, "generations": gens,
             "sources": [str(path_of(k, rts)) for k in sources], "library": str(settings.library_dir)}
 
@@ -54,20 +47,6 @@ def search_line(settings: Settings) -> str:
     feedback = (f"BM25 feedback from the first passages: {settings.feedback_terms} words"
                 if settings.feedback_terms else "no BM25 feedback")
     return f"hybrid: {fusion}; dense = {dense}; {feedback}"
-
-
-def _generations(index_dir: Path, settings: Settings):
-    """(name, manifest, problem or None, seconds to check) of each generation, newest first."""
-    if settings.store == "qdrant":
-        from index.qdrant_store import describe
-
-        for d in describe(settings):
-            yield d["name"], d["manifest"], d["problem"], 0.0
-        return
-    for g in sorted(index_dir.glob("gen-*"), key=lambda g: order(g.name), reverse=True):
-        t0 = time.perf_counter()
-        manifest, problem = inspect_generation(g)
-        yield g.name, manifest, problem, time.perf_counter() - t0
 
 
 def status_text(info: dict) -> str:

@@ -31,17 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
+from index.faiss_search import rank
 from index.errors import REBUILD_HINT, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.sentences import ROWS as SENTENCE_ROWS
 from index.sentences import SentenceVectors
 from index.sentences import save as save_sentences
 from index.generations import new_id, order
+from index.manifest import FORMAT_VERSION, check_manifest
 from index.sparse import write_sparse
-from ingest.types import Block, Chunk, Table
+from ingest.types import Block, Chunk
 
-# 2: blocks.jsonl; chunks carry their block and kind. 3: table chunks. 4: sentence vectors.
-# 5: checksums in the manifest, files keyed relative to their root (index.paths).
-FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 VECTORS, CHUNKS, BLOCKS, MANIFEST = "vectors.faiss", "chunks.jsonl", "blocks.jsonl", "manifest.json"
 EXACT_VECTORS = "vectors.f16.npy"  # beside a compressed index only; read by rebuilds, not searches
@@ -58,6 +57,7 @@ class Generation:
         self.manifest = manifest
         self.chunks = chunks
         self.faiss_index = faiss_index  # inner product over unit vectors: flat or sq8
+        self.sentence_faiss = None  # FAISS index over the sentence vectors (faiss_search), on first use
         self._sparse = None
         self._blocks: dict[str, list[Block]] | None = None
         self._sentences: SentenceVectors | None = None
@@ -112,12 +112,16 @@ class Generation:
                 with open(self.path / BLOCKS, encoding="utf-8") as f:
                     for line in f:
                         row = json.loads(line)
-                        row["sentences"] = tuple(map(tuple, row.get("sentences", ())))
-                        blocks.setdefault(row.pop("doc_id"), []).append(Block(**row))
+                        blocks.setdefault(row.pop("doc_id"), []).append(Block.from_dict(row))
             except (OSError, ValueError, TypeError) as e:
                 raise IndexCorruptError(f"{self.path / BLOCKS} is unreadable ({e}); {REBUILD_HINT}") from e
             self._blocks = blocks
         return self._blocks
+
+    def search(self, query: str, qvec, mode: str, depth: int, k: int, doc: str | None, lo: int, hi: int,
+               settings) -> list[tuple[int, float]]:
+        """The k best (chunk position, score) among positions [lo, hi) (doc's, when given)."""
+        return rank(self, query, qvec, mode, depth, k, lo, hi, settings)
 
     def chunk_vectors(self, positions) -> np.ndarray:
         """The stored vectors of these chunks."""
@@ -133,60 +137,6 @@ class Generation:
             except (OSError, ValueError) as e:
                 raise IndexCorruptError(f"{exact} is unreadable ({e}); {REBUILD_HINT}") from e
         return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
-
-
-# --- the store interface -----------------------------------------------------------------------
-# Where an index lives is chosen by Settings.store: "faiss" (the generations above, in index_dir)
-# or "qdrant" (index.qdrant_store, imported only then). A loaded generation of either offers:
-#   name, where            which generation, and where (for messages)
-#   manifest               identity, sources, files (sha256, doc id, counts), built
-#   chunks, blocks         every chunk (position = list index) and every page or section text
-#   sentences              SentenceVectors: each chunk's quotable sentences and their vectors
-#   sparse                 which chunks hold a word (index.sparse.Lookup)
-#   vectors(), chunk_vectors(positions)      stored chunk vectors (all: for rebuilds)
-#   problem                why it, not the live one, was loaded (None: it is the live one)
-# and is searched by Index itself (faiss_index, sparse.scores) or by the store (search()).
-# These four functions are all the build and the readers call.
-
-def live_name(index_dir: Path, settings) -> str:
-    """The name of the live generation: a reader that loaded another one reloads."""
-    if settings.store == "qdrant":
-        from index.qdrant_store import live_collection
-
-        return live_collection(settings)
-    return current_generation(index_dir).name
-
-
-def open_generation(index_dir: Path, settings, expect: dict | None = None):
-    """The live generation, loaded (for FAISS, an earlier one if the live one is damaged)."""
-    if settings.store == "qdrant":
-        from index.qdrant_store import QdrantGeneration, live_collection
-
-        return QdrantGeneration(settings, live_collection(settings), expect)
-    return load_generation(index_dir, expect)
-
-
-def publish(index_dir: Path, settings, manifest: dict, chunks: list[Chunk], blocks: dict[str, list[Block]],
-            vectors: np.ndarray, sparse_texts: list[str], kind: str,
-            sentences: tuple[np.ndarray, np.ndarray]) -> str:
-    """Write a new generation and make it live atomically; returns its name."""
-    if settings.store == "qdrant":
-        from index.qdrant_store import write_collection
-
-        return write_collection(settings, {**manifest, "vector_index": kind}, chunks, blocks, vectors,
-                                sparse_texts, sentences)
-    return write_generation(index_dir, manifest, chunks, blocks, vectors, sparse_texts, kind, sentences).name
-
-
-def prune(index_dir: Path, settings) -> None:
-    """Remove what killed builds left and generations older than the previous one."""
-    if settings.store == "qdrant":
-        from index.qdrant_store import prune as prune_collections
-
-        prune_collections(settings)
-    else:
-        remove_stale(index_dir)
-        (index_dir / f".{CURRENT}.tmp").unlink(missing_ok=True)  # only written under the build lock
 
 
 def current_generation(index_dir: Path) -> Path:
@@ -278,18 +228,6 @@ def inspect_generation(gen_dir: Path) -> tuple[dict, str | None]:
     return manifest, None
 
 
-def check_manifest(manifest: dict, where: str, expect: dict | None) -> None:
-    """IndexMismatchError unless the manifest has this format and the `expect`ed keys."""
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexMismatchError(f"{where} has format {manifest.get('format')}, "
-                                 f"this version reads format {FORMAT_VERSION}; {REBUILD_HINT}")
-    for key, want in (expect or {}).items():
-        if manifest.get(key) != want:
-            raise IndexMismatchError(
-                f"{where} was built with {key}={manifest.get(key)}, but the "
-                f"current settings need {key}={want}; {REBUILD_HINT}")
-
-
 def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
     """Load, verify and validate one generation; `expect` holds manifest keys that must match."""
     import faiss
@@ -307,7 +245,7 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
         raise IndexCorruptError(f"index manifest {gen_dir / MANIFEST} lists no files; {REBUILD_HINT}")
     verify(gen_dir, manifest)
     try:
-        chunks = [_chunk(json.loads(line)) for line in
+        chunks = [Chunk.from_dict(json.loads(line)) for line in
                   (gen_dir / CHUNKS).read_text(encoding="utf-8").splitlines() if line]
         vec_index = faiss.read_index(str(gen_dir / VECTORS))
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as e:
@@ -325,12 +263,6 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
             f"{vec_index.d}, {len(chunks)} chunks, manifest says {manifest.get('chunks')} of "
             f"dimension {dim}); {REBUILD_HINT}")
     return Generation(gen_dir, manifest, chunks, vec_index)
-
-
-def _chunk(row: dict) -> Chunk:
-    if row.get("table") is not None:
-        row["table"] = Table.from_dict(row["table"])
-    return Chunk(**row)
 
 
 def vector_index(vectors: np.ndarray, dim: int, kind: str = "flat"):

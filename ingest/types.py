@@ -17,6 +17,11 @@ class Block:
     sentences: tuple[tuple[int, int], ...] = ()
     ocr: bool = False  # read by OCR from a scanned page (no text layer)
 
+    @classmethod
+    def from_dict(cls, row: dict) -> "Block":
+        """A block from its stored form (dataclasses.asdict, through JSON)."""
+        return cls(**{**row, "sentences": tuple(map(tuple, row.get("sentences", ())))})
+
 
 @dataclass(frozen=True)
 class Table:
@@ -81,10 +86,20 @@ class Chunk:
     page_label: str | None = None  # the number printed on its page, if it differs from `page` or not
     ocr: bool = False  # its text was read by OCR from a scanned page
 
-    def citation(self) -> str:
-        """Human-readable address of the passage, e.g. 'Title, p. 13 (PDF p. 29)'."""
-        where = page_ref(self.page, self.page_label) if self.page else (self.section or "")
-        return f"{self.title}, {where}" if where else self.title
+    @classmethod
+    def from_dict(cls, row: dict) -> "Chunk":
+        """A chunk from its stored form (dataclasses.asdict, through JSON): the one decoder of
+        both stores. Fields it does not know are refused (TypeError), missing ones default."""
+        table = row.get("table")
+        return cls(**{**row, "table": Table.from_dict(table) if table is not None else None})
+
+
+
+def address(page: int | None, label: str | None, section: str | None, ocr: bool = False) -> str:
+    """Where a passage is, as a citation says it: its page ('p. 13 (PDF p. 29)'), or the
+    section of a file without pages; a page read by OCR says so (its words may be misread)."""
+    place = page_ref(page, label) if page else (section or "")
+    return f"{place} (scanned page, read by OCR)" if ocr else place
 
 
 def page_ref(page: int | None, label: str | None = None) -> str:

@@ -57,7 +57,7 @@ def test_answers_quote_whole_prose_sentences_verbatim_from_what_they_cite(idx, q
         assert re.search(r"[.!?]\W{0,2}\d{0,2}$", sentence), f"not a whole sentence: {sentence!r}"
         assert not re.search(r"\[\s?\d+\s?\]", sentence), f"a footnote mark looks like a citation: {sentence!r}"
     for c in a.citations:  # the passage cited is the document's own text, on the cited page
-        block, _, _ = idx.context(c.hit)
+        block = idx.passage(c.hit)[0].text
         assert c.passage in block and c.hit.text in c.passage
         for s, e in c.sentences:
             assert normalize(FOOTNOTE_MARK.sub("", c.passage[s:e]))[:30] in normalize(a.text)
@@ -77,7 +77,7 @@ def test_a_sentence_cut_by_the_chunk_edge_is_completed_from_its_page(idx):
                     and any(c.passage[s:e] not in c.hit.text for s, e in c.sentences)]
     assert widened, "no answer sentence crossed a chunk edge in these questions"
     for c in widened:
-        block, _, _ = idx.context(c.hit)
+        block = idx.passage(c.hit)[0].text
         assert c.passage in block and all(c.passage[s:e].rstrip()[-1] in ".!?0123456789" for s, e in c.sentences)
 
 

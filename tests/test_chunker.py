@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import CORPUS
-from index.build import embedding_text
+from index.texts import embedding_text
 from index.embedder import MAX_SEQ_TOKENS, model_path, token_counter
 from ingest import Block, Document, chunk_document, discover, load_document
+from ingest.types import address
 
 MAX_TOKENS, OVERLAP = 192, 32
 
@@ -158,7 +159,7 @@ def test_chunks_never_cross_blocks():
     for c in chunks:
         assert ("tapirs" in c.text) != ("ibexes" in c.text), f"{c.chunk_id} mixes pages"
         assert c.page == (1 if "tapirs" in c.text else 2)
-    assert chunks[0].citation() == "D, p. 1"
+    assert address(chunks[0].page, chunks[0].page_label, chunks[0].section) == "p. 1"
 
 
 def test_bad_overlap_is_refused():

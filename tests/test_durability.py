@@ -274,7 +274,7 @@ def test_the_tests_run_isolated_from_the_users_settings_and_cache():
 
     set_here = {"HPSR_CACHE", "HPSR_LIBRARY"}
     assert [v for v in variables() if v in os.environ and v not in set_here] == []
-    assert cache_dir() == REPO / ".hpsr" / "test-cache"
+    assert cache_dir(Settings.load().cache_dir) == REPO / ".hpsr" / "test-cache"
     assert not Settings.load().library_dir.is_relative_to(REPO)
 
 

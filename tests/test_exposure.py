@@ -50,7 +50,7 @@ def _http(url: str, data: bytes | None = None, headers: dict | None = None) -> t
 
 VIEWER_PATHS = ("/hpsr/viewer?doc=zebra-report&page=2", "/hpsr/meta/zebra-report", "/hpsr/doc/zebra-report",
                 "/hpsr/doc/okapi-guide", "/hpsr/static/viewer.js") + (
-                ("/hpsr/pdfjs/build/pdf.min.mjs",) if pdfjs_dir() else ())
+                ("/hpsr/pdfjs/build/pdf.min.mjs",) if pdfjs_dir(index.Settings.load().pdfjs_dir) else ())
 
 
 @pytest.fixture(scope="module")

@@ -163,10 +163,10 @@ def test_each_chunk_points_into_the_page_or_section_text_the_index_keeps(built):
     docs, index_dir, _ = built
     idx = index.Index.load(index_dir)
     for i, c in enumerate(idx.chunks):
-        block, start, end = idx.context(idx.hit(i, 0.0))
-        assert block[start:end] == c.text and c.kind in ("text", "references", "contents", "figure")
+        block, start, end = idx.passage(idx.hit(i, 0.0))
+        assert block.text[start:end] == c.text and c.kind in ("text", "references", "contents", "figure")
     page2 = idx.search("mobile dental units", 1)[0]
-    assert page2.page == 2 and "forty mobile dental units" in idx.context(page2)[0]
+    assert page2.page == 2 and "forty mobile dental units" in idx.passage(page2)[0].text
     notes = docs / "lemur-notes.txt"
     notes.write_text("Capybara Census\n\nThe capybara census counted nine hundred animals.\n", encoding="utf-8")
     index.build_index([docs], index_dir=index_dir, progress=False)

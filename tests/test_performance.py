@@ -12,7 +12,7 @@ import pytest
 
 import index
 from conftest import REPO, eval_questions
-from index.embedder import Embedder, get_embedder, onnx_model
+from index.embedder import Embedder, embedder_for, onnx_model
 from index.settings import COMPRESS_ABOVE, Settings
 from index.store import current_generation, vector_index
 
@@ -97,37 +97,37 @@ TEXTS = ["The okapi is a forest giraffe found only in the Ituri rainforest.",
 
 @pytest.fixture(scope="module")
 def reference() -> np.ndarray:
-    return get_embedder("torch").encode(TEXTS)
+    return embedder_for(Settings.load(backend="torch")).encode(TEXTS)
 
 
 def test_onnx_fp32_matches_torch(reference):
-    vecs = get_embedder("onnx").encode(TEXTS)
+    vecs = embedder_for(Settings.load(backend="onnx")).encode(TEXTS)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
     assert (vecs * reference).sum(1).min() > 0.9999
 
 
 def test_onnx_int8_stays_close_to_torch(reference):
-    vecs = get_embedder("onnx-int8").encode(TEXTS)
+    vecs = embedder_for(Settings.load(backend="onnx-int8")).encode(TEXTS)
     cos = (vecs * reference).sum(1)
     assert cos.min() > 0.97 and cos.mean() > 0.98, cos
 
 
 def test_onnx_export_is_made_once_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("HPSR_CACHE", str(tmp_path))  # a fresh cache: the export really runs
-    first = onnx_model(int8=True)
+    first = onnx_model(int8=True, cache=Settings.load().cache_dir)
     assert first.is_relative_to(tmp_path) and (first.parent / "model.onnx").is_file()
     stamp = first.stat().st_mtime_ns
-    assert onnx_model(int8=True) == first and first.stat().st_mtime_ns == stamp
+    assert onnx_model(int8=True, cache=tmp_path) == first and first.stat().st_mtime_ns == stamp
     assert not list(first.parent.glob("*.tmp")), "temporary export files left behind"
-    vecs = Embedder("onnx-int8").encode(TEXTS)  # a new embedder: it loads the fresh export
-    assert (vecs * get_embedder("onnx-int8").encode(TEXTS)).sum(1).min() > 0.9999
+    vecs = Embedder("onnx-int8", Settings.load().cache_dir).encode(TEXTS)  # a new embedder: it loads the fresh export
+    assert (vecs * embedder_for(Settings.load(backend="onnx-int8")).encode(TEXTS)).sum(1).min() > 0.9999
 
 
 def test_onnx_export_failure_is_a_clear_error(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setenv("HPSR_CACHE", str(tmp_path / "file"))
     with pytest.raises(index.ConfigError, match="HPSR_CACHE"):
-        onnx_model(int8=False)
+        onnx_model(int8=False, cache=Settings.load().cache_dir)
 
 
 def test_default_backend_is_onnx_fp32():
@@ -139,7 +139,7 @@ def test_index_refuses_an_embedder_of_other_precision(small_index):
     settings = Settings.load()
     other = "onnx" if settings.backend == "onnx-int8" else "onnx-int8"
     with pytest.raises(index.IndexMismatchError, match="vectors"):
-        index.Index.load(small_index, embedder=get_embedder(other))
+        index.Index.load(small_index, embedder=embedder_for(Settings.load(backend=other)))
 
 
 def test_unknown_backend_is_a_config_error():
@@ -164,7 +164,7 @@ def test_parallel_reading_gives_the_same_index_and_reasons(tmp_path, make_small_
 
 def test_a_text_gets_the_same_vector_whatever_it_is_embedded_with():
     """The build reuses vectors by text: that needs one vector per text, batch or not."""
-    embedder = get_embedder(Settings.load().backend)
+    embedder = embedder_for(Settings.load())
     alone = embedder.encode([TEXTS[0]])
     together = embedder.encode(TEXTS[::-1], batch_size=32)[-1:]
     assert np.abs(alone - together).max() < 1e-6

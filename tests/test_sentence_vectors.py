@@ -123,7 +123,7 @@ def test_an_index_without_sentence_vectors_is_refused_with_a_rebuild_hint(small_
 def test_parallel_model_runs_give_the_vectors_of_one_run(make_small_corpus, tmp_path):
     """Ingest runs the model on several threads while it reads (index.embedder.LateJobs): a
     chunk's vectors must not depend on that, and equal its text embedded alone, as a query is."""
-    from index.build import embedding_text
+    from index.texts import embedding_text
 
     corpus = make_small_corpus(tmp_path / "docs")
     built = []
@@ -143,7 +143,7 @@ def test_a_table_row_is_embedded_as_a_sentence_of_its_own(corpus_index):
     """A table chunk's row vectors are its rows written as sentences, led by the document title
     and the caption, each embedded alone (index.build.row_sentences), not pooled from the
     flattened cells: a question about one cell finds the row that reads like it."""
-    from index.build import row_sentences
+    from index.texts import row_sentences
 
     idx = Index.load(corpus_index)
     pos, chunk = next((p, c) for p, c in enumerate(idx.chunks) if c.table is not None and len(c.table.rows) > 1)
@@ -177,6 +177,6 @@ def test_table_rows_as_sentences_rank_table_questions_better(corpus_index):
             spans, _ = sv.of_chunk(pos)
             lo, hi = sv.range(pos, pos + 1)
             _, pooled[lo:hi] = idx.embedder.late_one(*_late_input(c, tuple(map(tuple, spans.tolist())), True))
-    sv.vectors, idx._sentences = pooled.astype(np.float16), None
+    sv.vectors, idx.generation.sentence_faiss = pooled.astype(np.float16), None
     as_cells = evaluate_dev(idx, questions, ["dense"])[0]["recall@5"]
     assert as_sentences >= as_cells + 0.05, (as_sentences, as_cells)

@@ -15,7 +15,7 @@ import pytest
 
 from chatbot.viewer import pdfjs_dir
 from conftest import REPO, eval_questions
-from index.settings import suite_variable
+from index.settings import Settings, suite_variable
 from test_app import ARGS, CHROMIUM, _ask, _open
 
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -53,7 +53,7 @@ def page(chat):
         if suite_variable("HPSR_REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    if pdfjs_dir() is None:
+    if pdfjs_dir(Settings.load().pdfjs_dir) is None:
         if suite_variable("HPSR_REQUIRE_BROWSER"):
             pytest.fail("pdf.js is not installed: `make setup` installs it with npm")
         pytest.skip("pdf.js is not installed (`make setup` installs it with npm)")
