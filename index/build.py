@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from index.embedder import LateJobs, embedder_for, token_counter
 from index.texts import embedding_text, row_sentences
+from index.manifest import FileEntry, Manifest
 from index.model import dimension
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from index.sentences import chunk_spans
@@ -80,6 +81,10 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
     any point leaves the previous index as it was. `exclude`: keys of files (index.paths) to
     leave out from now on (`hpsr remove`), even though their folder is indexed; naming such a
     file in `paths` takes it back.
+
+    The phases: plan (which files to keep, move or read), read (and start embedding), settle
+    (keep what missing sources held), assemble (the new generation's chunks, in order), embed,
+    then publish.
     """
     t0 = time.perf_counter()
     settings = settings or Settings.load()
@@ -90,154 +95,205 @@ def build_index(paths: list[str | Path] | None = None, index_dir: str | Path | N
         store = store_for(index_dir, settings)
         store.prune()  # what a killed build left
         old = _previous(index_dir, settings, report)
-        rts = roots(settings)
-        sources = [Path(p) for p in paths] if paths else _sources(old, settings, rts)
-        files, skipped = discover(sources)
-        report.skipped += skipped
-        named = {key_of(p, rts) for p in paths or () if Path(p).is_file()}  # given now, by name
-        excluded = (set(old.manifest.get("excluded", [])) if old else set()) - named
-        excluded |= set(exclude)
-        files = [f for f in files if key_of(f, rts) not in excluded]
-        old_files = old.manifest.get("files", {}) if old else {}
-        old_chunks: dict[str, list[int]] = {}
-        for pos, c in enumerate(old.chunks if old else []):
-            old_chunks.setdefault(c.source, []).append(pos)
-        # Indexed files gone from where they were: a new file with the same content is the same
-        # document, moved or renamed (it keeps its id, chunks and vectors).
-        present = {key_of(f, rts) for f in files}
-        gone = {e["sha256"]: k for k, e in old_files.items() if k not in present and k in old_chunks}
-
-        bar = _bar(progress, "files", len(files), "file")
-        entries: dict[str, dict] = {}
-        new_chunks: dict[str, list[Chunk]] = {}
-        new_blocks: dict[str, list[Block]] = {}
-        used_ids = {e["doc_id"] for k, e in old_files.items()}
-        jobs: list[tuple[Path, str, str, dict | None, os.stat_result, str]] = []  # files to read
-        for f in files:
-            try:  # the file may vanish or turn into a symlink loop while the build runs
-                f.resolve(strict=True)
-                key = key_of(f, rts)
-                entry = old_files.get(key)
-                st = f.stat()
-                same_stat = entry and (entry["size"], entry["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
-                sha = entry["sha256"] if same_stat else file_sha256(f)
-            except (OSError, RuntimeError) as e:  # RuntimeError: symlink loop (Python 3.11)
-                report.skipped.append((str(f), f"cannot read file ({getattr(e, 'strerror', None) or e})"))
-                bar.step()
-                continue
-            if not entry and not full and sha in gone:  # moved: reuse what was indexed under the old key
-                moved_from = gone.pop(sha)
-                entries[key] = {**old_files[moved_from], "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-                old_chunks[key] = old_chunks[moved_from]
-                report.moved.append((moved_from, key))
-                bar.step()
-            elif entry and not full and entry["sha256"] == sha and key in old_chunks:
-                entries[key] = {**entry, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-                report.unchanged.append(str(f))
-                bar.step()
-            else:
-                doc_id = entry["doc_id"] if entry else _unique_id(key, used_ids)
-                used_ids.add(doc_id)
-                jobs.append((f, key, doc_id, entry, st, sha))
-        # Reading and embedding overlap: a file's new chunks go to the model as soon as it is
-        # read, while the next files are read (late sentence vectors; README, "Where ingest
-        # time goes"). _embed collects them, and embeds whatever was not started here.
-        started: dict[tuple[str, tuple], object] = {}
+        plan = _plan(paths, old, settings, full, exclude, report)
+        bar = _bar(progress, "files", len(plan.files), "file")
+        plan = _classify(plan, old, full, report, bar)
         late = LateJobs(embedder_for(settings), settings.ingest_threads) if (
             settings.sentence_vectors == "late") else None
         stack.callback(lambda: late and late.close(cancel=True))
-        old_keys = [_embed_key(c, settings.context) for c in old.chunks] if old else []
-        known = set(old_keys)
-
-        def start(result) -> None:
-            if late is None or isinstance(result, str):
-                return
-            doc, read = result
-            for c in read:
-                spans = chunk_spans(c, doc.blocks[c.block] if c.block >= 0 else None)
-                text = embedding_text(c, settings.context)
-                if (text, spans) not in started and _text_key(text) not in known:
-                    started[(text, spans)] = late.submit(*_late_input(c, spans, settings.context))
-
-        parsed = _read_files([(f, doc_id, st.st_size) for f, _, doc_id, _, st, _ in jobs], settings, bar.step, start)
-        for (f, key, doc_id, entry, st, sha), result in zip(jobs, parsed):
-            if isinstance(result, str):  # the reason the file could not be read
-                if entry and key in old_chunks:
-                    entries[key] = entry  # keep the version that was indexed before
-                    report.skipped.append((str(f), f"{result}; kept the previously indexed version"))
-                else:
-                    report.skipped.append((str(f), result))
-                continue
-            doc, chunks = result
-            report.warnings += [(str(f), w) for w in doc.warnings]
-            new_chunks[key] = [_with_source(c, key) for c in chunks]
-            new_blocks[key] = list(doc.blocks)
-            entries[key] = {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                            "doc_id": doc.doc_id, "title": doc.title, "chunks": len(chunks),
-                            "blocks": len(doc.blocks)}
-            (report.changed if entry else report.added).append(str(f))
+        started = _read(plan, old, settings, report, bar, late)
         bar.close()
-        # A source folder or file that is missing now (unmounted disk, typo, moved) keeps what
-        # was indexed from it: a missing path never empties the index. If no path given exists
-        # at all (`hpsr ingest ~/papres`), nothing is removed.
-        missing = [key_of(p, rts) for p in sources if not p.exists()]
-        none_exist = len(missing) == len(sources)
-        if none_exist and old_files:
-            report.notes.append("none of the paths given exists; the index was left as it was")
-        moved_from = {old_key for old_key, _ in report.moved}
-        for k, entry in old_files.items():
-            if k not in entries and k not in moved_from and k in old_chunks and (
-                    none_exist or any(is_under(k, m) for m in missing)):
-                entries[k] = entry
-                report.unchanged.append(k)
-                if not none_exist:
-                    report.notes.append(f"{k}: its source path is missing; kept the indexed version")
-        report.removed = [k for k in old_files if k not in entries and k not in moved_from]
-
-        report.files = len(entries)
-        report.pages = sum(e.get("blocks", 0) for e in entries.values())
-        same_kind = old is not None and old.manifest.get("vector_index", "flat") == settings.vector_kind(len(old.chunks))
-        same_exclusions = sorted(excluded) == sorted(old.manifest.get("excluded", [])) if old else not excluded
-        repair = old is not None and old.problem is not None  # the live generation is damaged
-        if same_kind and same_exclusions and not (report.added or report.changed or report.removed
-                                                  or report.moved or full or repair):
+        _settle(plan, old, report)
+        if _nothing_to_do(plan, old, settings, full, report):
             report.chunks = len(old.chunks)
             report.seconds = time.perf_counter() - t0
             return report
-
-        # Assemble the new generation: document by document, in discovery order.
-        old_vectors = old.vectors() if old is not None and old.chunks else np.zeros((0, 0))
-        chunks: list[Chunk] = []
-        blocks: dict[str, list[Block]] = {}
-        vectors: list[np.ndarray | None] = []
-        cache = dict(zip(old_keys, old_vectors))
-        for key in entries:
-            if key in new_chunks:
-                blocks[entries[key]["doc_id"]] = new_blocks[key]
-                for c in new_chunks[key]:
-                    chunks.append(c)
-                    vectors.append(cache.get(_embed_key(c, settings.context)))
-            else:
-                blocks[entries[key]["doc_id"]] = old.blocks.get(entries[key]["doc_id"], [])
-                for pos in old_chunks[key]:
-                    c = old.chunks[pos]
-                    chunks.append(c if c.source == key else _with_source(c, key))  # a moved file
-                    vectors.append(old_vectors[pos])
+        chunks, blocks, vectors, old_keys = _assemble(plan, old, settings)
         report.embedded, sentences = _embed(chunks, blocks, vectors, old, old_keys, settings, progress,
                                             late, started)
         matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dimension()), np.float32)
-        manifest = {**settings.identity(), "sources": [key_of(p, rts) for p in sources],
-                    "excluded": sorted(excluded), "files": entries,
-                    "built": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        identity = settings.identity()
+        manifest = Manifest(model=identity["model"], chunker=identity["chunker"], files=plan.entries,
+                            sources=tuple(key_of(p, plan.roots) for p in plan.sources),
+                            excluded=tuple(sorted(plan.excluded)), built=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         store.publish(manifest, chunks, blocks, matrix, [embedding_text(c, settings.context) for c in chunks],
                       settings.vector_kind(len(chunks)), sentences)
-        if repair:
+        if plan.repair:
             store.discard(old.damaged)  # never a fallback again
         store.prune()
         report.swapped = True
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - t0
     return report
+
+
+@dataclass
+class _Job:
+    """A file to read: where it is, its key and id, what was indexed of it before, and its stat."""
+    path: Path
+    key: str
+    doc_id: str
+    entry: FileEntry | None
+    stat: os.stat_result
+    sha: str
+
+
+@dataclass
+class _Plan:
+    """What one build works from and fills in, phase by phase."""
+    roots: dict
+    sources: list[Path]
+    files: list[Path]
+    excluded: set[str]
+    old_files: dict[str, FileEntry]
+    old_chunks: dict[str, list[int]]  # key -> positions in the old generation
+    entries: dict[str, FileEntry] = field(default_factory=dict)  # the new manifest's files, in order
+    jobs: list[_Job] = field(default_factory=list)
+    new_chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    new_blocks: dict[str, list[Block]] = field(default_factory=dict)
+    repair: bool = False  # the live generation is damaged: this build replaces it
+
+
+def _plan(paths, old, settings: Settings, full: bool, exclude, report: BuildReport) -> _Plan:
+    """The files to index (found under the sources, less the excluded), and what the old
+    generation holds of each."""
+    rts = roots(settings)
+    sources = [Path(p) for p in paths] if paths else _sources(old, settings, rts)
+    files, skipped = discover(sources)
+    report.skipped += skipped
+    named = {key_of(p, rts) for p in paths or () if Path(p).is_file()}  # given now, by name
+    excluded = (set(old.manifest.excluded) if old else set()) - named
+    excluded |= set(exclude)
+    files = [f for f in files if key_of(f, rts) not in excluded]
+    old_chunks: dict[str, list[int]] = {}
+    for pos, c in enumerate(old.chunks if old else []):
+        old_chunks.setdefault(c.source, []).append(pos)
+    return _Plan(rts, sources, files, excluded, dict(old.manifest.files) if old else {}, old_chunks,
+                 repair=old is not None and old.problem is not None)
+
+
+def _classify(plan: _Plan, old, full: bool, report: BuildReport, bar) -> _Plan:
+    """Each file: unchanged (its entry kept), moved (an indexed file gone from where it was, with
+    the same content: it keeps its id, chunks and vectors), or to read."""
+    present = {key_of(f, plan.roots) for f in plan.files}
+    gone = {e.sha256: k for k, e in plan.old_files.items() if k not in present and k in plan.old_chunks}
+    used_ids = {e.doc_id for e in plan.old_files.values()}
+    for f in plan.files:
+        try:  # the file may vanish or turn into a symlink loop while the build runs
+            f.resolve(strict=True)
+            key = key_of(f, plan.roots)
+            entry = plan.old_files.get(key)
+            st = f.stat()
+            same_stat = entry and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns)
+            sha = entry.sha256 if same_stat else file_sha256(f)
+        except (OSError, RuntimeError) as e:  # RuntimeError: symlink loop (Python 3.11)
+            report.skipped.append((str(f), f"cannot read file ({getattr(e, 'strerror', None) or e})"))
+            bar.step()
+            continue
+        if not entry and not full and sha in gone:  # moved: reuse what was indexed under the old key
+            moved_from = gone.pop(sha)
+            plan.entries[key] = replace(plan.old_files[moved_from], size=st.st_size, mtime_ns=st.st_mtime_ns)
+            plan.old_chunks[key] = plan.old_chunks[moved_from]
+            report.moved.append((moved_from, key))
+            bar.step()
+        elif entry and not full and entry.sha256 == sha and key in plan.old_chunks:
+            plan.entries[key] = replace(entry, size=st.st_size, mtime_ns=st.st_mtime_ns)
+            report.unchanged.append(str(f))
+            bar.step()
+        else:
+            doc_id = entry.doc_id if entry else _unique_id(key, used_ids)
+            used_ids.add(doc_id)
+            plan.jobs.append(_Job(f, key, doc_id, entry, st, sha))
+    return plan
+
+
+def _read(plan: _Plan, old, settings: Settings, report: BuildReport, bar, late: LateJobs | None) -> dict:
+    """Read the files to read. Reading and embedding overlap: a file's new chunks go to the
+    model as soon as it is read, while the next files are read (late sentence vectors);
+    returns those started, by (text, spans), for _embed to collect."""
+    started: dict[tuple[str, tuple], object] = {}
+    known = {_embed_key(c, settings.context) for c in old.chunks} if old else set()
+
+    def start(result) -> None:
+        if late is None or isinstance(result, str):
+            return
+        doc, read = result
+        for c in read:
+            spans = chunk_spans(c, doc.blocks[c.block] if c.block >= 0 else None)
+            text = embedding_text(c, settings.context)
+            if (text, spans) not in started and _text_key(text) not in known:
+                started[(text, spans)] = late.submit(*_late_input(c, spans, settings.context))
+
+    parsed = _read_files([(j.path, j.doc_id, j.stat.st_size) for j in plan.jobs], settings, bar.step, start)
+    for job, result in zip(plan.jobs, parsed):
+        if isinstance(result, str):  # the reason the file could not be read
+            if job.entry and job.key in plan.old_chunks:
+                plan.entries[job.key] = job.entry  # keep the version that was indexed before
+                report.skipped.append((str(job.path), f"{result}; kept the previously indexed version"))
+            else:
+                report.skipped.append((str(job.path), result))
+            continue
+        doc, chunks = result
+        report.warnings += [(str(job.path), w) for w in doc.warnings]
+        plan.new_chunks[job.key] = [_with_source(c, job.key) for c in chunks]
+        plan.new_blocks[job.key] = list(doc.blocks)
+        plan.entries[job.key] = FileEntry(job.sha, job.stat.st_size, job.stat.st_mtime_ns, doc.doc_id, doc.title,
+                                          len(chunks), len(doc.blocks))
+        (report.changed if job.entry else report.added).append(str(job.path))
+    return started
+
+
+def _settle(plan: _Plan, old, report: BuildReport) -> None:
+    """A source folder or file that is missing now (unmounted disk, typo, moved) keeps what was
+    indexed from it: a missing path never empties the index. If no path given exists at all
+    (`hpsr ingest ~/papres`), nothing is removed. Then: what was removed, and the counts."""
+    missing = [key_of(p, plan.roots) for p in plan.sources if not p.exists()]
+    none_exist = len(missing) == len(plan.sources)
+    if none_exist and plan.old_files:
+        report.notes.append("none of the paths given exists; the index was left as it was")
+    moved_from = {old_key for old_key, _ in report.moved}
+    for k, entry in plan.old_files.items():
+        if k not in plan.entries and k not in moved_from and k in plan.old_chunks and (
+                none_exist or any(is_under(k, m) for m in missing)):
+            plan.entries[k] = entry
+            report.unchanged.append(k)
+            if not none_exist:
+                report.notes.append(f"{k}: its source path is missing; kept the indexed version")
+    report.removed = [k for k in plan.old_files if k not in plan.entries and k not in moved_from]
+    report.files = len(plan.entries)
+    report.pages = sum(e.blocks for e in plan.entries.values())
+
+
+def _nothing_to_do(plan: _Plan, old, settings: Settings, full: bool, report: BuildReport) -> bool:
+    """Whether the live generation already is what this build would make."""
+    same_kind = old is not None and old.manifest.vector_index == settings.vector_kind(len(old.chunks))
+    same_exclusions = sorted(plan.excluded) == sorted(old.manifest.excluded) if old else not plan.excluded
+    return same_kind and same_exclusions and not (report.added or report.changed or report.removed
+                                                  or report.moved or full or plan.repair)
+
+
+def _assemble(plan: _Plan, old, settings: Settings):
+    """The new generation's chunks, blocks and vectors (None: to embed), document by document
+    in discovery order; and the old chunks' embedding keys."""
+    old_keys = [_embed_key(c, settings.context) for c in old.chunks] if old else []
+    old_vectors = old.vectors() if old is not None and old.chunks else np.zeros((0, 0))
+    cache = dict(zip(old_keys, old_vectors))
+    chunks: list[Chunk] = []
+    blocks: dict[str, list[Block]] = {}
+    vectors: list[np.ndarray | None] = []
+    for key, entry in plan.entries.items():
+        if key in plan.new_chunks:
+            blocks[entry.doc_id] = plan.new_blocks[key]
+            for c in plan.new_chunks[key]:
+                chunks.append(c)
+                vectors.append(cache.get(_embed_key(c, settings.context)))
+        else:
+            blocks[entry.doc_id] = old.blocks.get(entry.doc_id, [])
+            for pos in plan.old_chunks[key]:
+                c = old.chunks[pos]
+                chunks.append(c if c.source == key else _with_source(c, key))  # a moved file
+                vectors.append(old_vectors[pos])
+    return chunks, blocks, vectors, old_keys
 
 
 def remove_document(doc_id: str, index_dir: str | Path | None = None, settings: Settings | None = None,
@@ -249,9 +305,9 @@ def remove_document(doc_id: str, index_dir: str | Path | None = None, settings: 
     settings = settings or Settings.load()
     index_dir = Path(index_dir) if index_dir else settings.index_dir
     gen = store_for(index_dir, settings).open(expect=settings.identity())
-    files = [k for k, e in gen.manifest.get("files", {}).items() if e.get("doc_id") == doc_id]
+    files = [k for k, e in gen.manifest.files.items() if e.doc_id == doc_id]
     if not files:
-        known = sorted({e.get("doc_id") for e in gen.manifest.get("files", {}).values()})
+        known = sorted({e.doc_id for e in gen.manifest.files.values()})
         raise QueryError(f"no document {doc_id!r} in the index; indexed: {', '.join(known)}")
     return build_index(None, index_dir=index_dir, settings=settings, progress=progress, exclude=files)
 
@@ -402,8 +458,6 @@ def _text_key(text: str) -> str:
 
 
 def _with_source(c: Chunk, source: str) -> Chunk:
-    from dataclasses import replace
-
     return replace(c, source=source)
 
 
@@ -419,7 +473,7 @@ def _unique_id(key: str, used: set[str]) -> str:
 def _sources(old, settings: Settings, rts) -> list[Path]:
     """What a build given no paths indexes: the folders indexed last time (else the corpus),
     and the library folder once it exists."""
-    sources = [path_of(k, rts) for k in old.manifest.get("sources", [])] if old else []
+    sources = [path_of(k, rts) for k in old.manifest.sources] if old else []
     sources = sources or [settings.corpus_dir]
     library = settings.library_dir
     if library.is_dir() and not any(library.resolve().is_relative_to(s.resolve()) for s in sources):

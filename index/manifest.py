@@ -61,6 +61,7 @@ class Manifest:
     contents: dict[str, tuple[int, int]] = field(default_factory=dict)  # file -> (size, crc32); FAISS store
     vector_index: str = "flat"
     store: str = "faiss"
+    alias: str | None = None  # the Qdrant alias it was built for (for people; pruning goes by name)
     format: int = FORMAT_VERSION
 
     @property
@@ -80,7 +81,7 @@ class Manifest:
                    built=d.get("built"), chunks=int(d.get("chunks", 0)),
                    contents={k: (int(v[0]), int(v[1])) for k, v in d.get("contents", {}).items()},
                    vector_index=d.get("vector_index", "flat"), store=d.get("store", "faiss"),
-                   format=int(d.get("format", 0)))
+                   alias=d.get("alias"), format=int(d.get("format", 0)))
 
     def to_dict(self) -> dict:
         """The JSON form (manifest.json; the Qdrant manifest point's payload)."""
@@ -91,4 +92,6 @@ class Manifest:
             out["contents"] = {k: list(v) for k, v in self.contents.items()}
         if self.store != "faiss":
             out["store"] = self.store
+        if self.alias is not None:
+            out["alias"] = self.alias
         return out

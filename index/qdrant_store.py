@@ -21,7 +21,7 @@ import numpy as np
 
 from index.errors import REBUILD_HINT, ConfigError, IndexCorruptError, IndexNotFoundError, StoreUnavailableError
 from index.generations import is_named, new_id, order
-from index.manifest import FORMAT_VERSION, check_manifest
+from index.manifest import FORMAT_VERSION, Manifest, check_manifest
 from index.sentences import SentenceVectors
 from index.settings import Settings
 from index.sparse import FEEDBACK_PASSAGES, FEEDBACK_WEIGHT, Postings, bm25_vectors, query_vector
@@ -111,9 +111,13 @@ class QdrantGeneration:
         got = _call(settings, c.retrieve, name, [MANIFEST_ID], with_payload=True)
         if not got:
             raise IndexCorruptError(f"{self.where} is incomplete (no manifest); {REBUILD_HINT}")
-        self.manifest = got[0].payload["manifest"]
-        check_manifest(self.manifest, self.where, expect)
-        self.dim = int(self.manifest["model"]["dim"])
+        raw = got[0].payload["manifest"]
+        check_manifest(raw, self.where, expect)
+        try:
+            self.manifest = Manifest.from_dict(raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise IndexCorruptError(f"{self.where} has an unreadable manifest ({e!r}); {REBUILD_HINT}") from e
+        self.dim = self.manifest.dim
         chunks: dict[int, Chunk] = {}
         pages: dict[str, dict[int, Block]] = {}
         for p in self._scroll(with_payload=True):
@@ -126,9 +130,9 @@ class QdrantGeneration:
             elif kind == "page":
                 doc_id, n = row.pop("doc_id"), row.pop("n")
                 pages.setdefault(doc_id, {})[n] = Block.from_dict(row)
-        if sorted(chunks) != list(range(self.manifest.get("chunks", -1))):
+        if sorted(chunks) != list(range(self.manifest.chunks)):
             raise IndexCorruptError(f"{self.where} holds {len(chunks)} chunks, its manifest says "
-                                    f"{self.manifest.get('chunks')}; {REBUILD_HINT}")
+                                    f"{self.manifest.chunks}; {REBUILD_HINT}")
         self.chunks = [chunks[i] for i in range(len(chunks))]
         self.ids = [chunk_point_id(c) for c in self.chunks]
         self._pos = {pid: i for i, pid in enumerate(self.ids)}
@@ -149,7 +153,7 @@ class QdrantGeneration:
     def sparse(self) -> Postings:
         """Which chunks hold a word (answerability asks), from the chunks' indexed texts."""
         if self._lookup is None:
-            self._lookup = Postings(tokenize([embedding_text(c, self.manifest["chunker"]["context"])
+            self._lookup = Postings(tokenize([embedding_text(c, self.manifest.chunker["context"])
                                               for c in self.chunks]))
         return self._lookup
 
@@ -266,18 +270,18 @@ def chunk_point_id(c: Chunk) -> str:
     return str(uuid.uuid5(NAMESPACE, f"chunk|{c.chunk_id}|{c.hash}"))
 
 
-def write_collection(settings: Settings, manifest: dict, chunks: list[Chunk], blocks: dict[str, list[Block]],
+def write_collection(settings: Settings, manifest: Manifest, chunks: list[Chunk], blocks: dict[str, list[Block]],
                      vectors: np.ndarray, sparse_texts: list[str],
                      sentences: tuple[np.ndarray, np.ndarray]) -> str:
     """Write a new collection, then point the alias at it in one call; returns its name."""
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     from qdrant_client import models
 
 
     c = client(settings)
     name = f"{settings.qdrant_collection}_{new_id(_collections(settings))}"
-    dim = int(manifest["model"]["dim"])
+    dim = manifest.dim
     _call(settings, c.create_collection, name, vectors_config={
         "dense": models.VectorParams(size=dim, distance=models.Distance.COSINE),
         "sentences": models.VectorParams(size=dim, distance=models.Distance.COSINE, multivector_config=models.MultiVectorConfig(
@@ -313,8 +317,8 @@ def write_collection(settings: Settings, manifest: dict, chunks: list[Chunk], bl
                 batch = []
     if batch:
         _call(settings, c.upsert, name, batch, wait=True)
-    full = {**manifest, "format": FORMAT_VERSION, "chunks": len(chunks), "store": "qdrant",
-            "alias": settings.qdrant_collection}  # who built it (for people; pruning goes by the name)
+    full = replace(manifest, format=FORMAT_VERSION, chunks=len(chunks), store="qdrant",
+                   alias=settings.qdrant_collection).to_dict()
     _call(settings, c.upsert, name, [models.PointStruct(id=MANIFEST_ID, vector={}, payload={
         "type": "manifest", "manifest": full})], wait=True)  # last: a collection without it is incomplete
     ops = [models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name,
@@ -344,16 +348,20 @@ def prune(settings: Settings, keep: int = 2) -> None:
             _call(settings, client(settings).delete_collection, n)
 
 
-def describe(settings: Settings) -> list[dict]:
+def describe(settings: Settings) -> list[dict]:  # {name, manifest: Manifest | None, problem}
     """Each collection of this alias, newest first: its manifest and whether it is complete
     (manifest present, as many points as it says), for `hpsr status`."""
     c = client(settings)
     out = []
     for name in reversed(_collections(settings)):
         got = _call(settings, c.retrieve, name, [MANIFEST_ID], with_payload=True)
-        manifest = got[0].payload["manifest"] if got else {}
+        try:
+            manifest = Manifest.from_dict(got[0].payload["manifest"]) if got else None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            out.append({"name": name, "manifest": None, "problem": f"manifest unreadable ({e!r})"})
+            continue
         points = _call(settings, c.count, name, exact=True).count
-        expected = manifest.get("chunks", 0) + sum(e.get("blocks", 0) for e in manifest.get("files", {}).values()) + 1
+        expected = manifest.chunks + manifest.pages + 1 if manifest else 0
         problem = None if not got else (None if points == expected else f"{points} points, expected {expected}")
         out.append({"name": name, "manifest": manifest,
                     "problem": "incomplete (no manifest): a build was stopped" if not got else problem})

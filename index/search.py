@@ -56,7 +56,7 @@ class Index:
         # One query scans a few MB: FAISS's OpenMP threads cost more than they save, and on
         # two cores shared with any other busy process a 0.5 ms scan became 17 ms.
         faiss.omp_set_num_threads(max(1, settings.query_threads))
-        built_with = generation.manifest.get("model", {}).get("precision")
+        built_with = generation.manifest.model.get("precision")
         if PRECISION[embedder.backend] != built_with:  # query vectors must match the stored ones
             raise IndexMismatchError(f"{generation.where} holds {built_with} vectors, but "
                                      f"the {embedder.backend} backend makes {PRECISION[embedder.backend]}; "

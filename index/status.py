@@ -6,6 +6,7 @@ from pathlib import Path
 from index.errors import IndexCorruptError, IndexMismatchError
 from index.paths import path_of, roots
 from index.settings import Settings
+from index.manifest import Manifest
 from index.stores import store_for
 
 
@@ -18,16 +19,14 @@ def status(index_dir: Path | None = None, settings: Settings | None = None) -> d
     live = store.live_name()
     gens = []
     for name, manifest, problem, seconds in store.generations():
-        files = manifest.get("files", {})
-        gens.append({"name": name, "live": name == live, "built": manifest.get("built"),
+        m = manifest or Manifest(model={}, chunker={}, chunks=None)
+        gens.append({"name": name, "live": name == live, "built": m.built,
                      "verified": problem is None, "problem": problem, "verify_seconds": round(seconds, 4),
-                     "bytes": sum(size for size, _ in manifest.get("contents", {}).values()),
-                     "precision": manifest.get("model", {}).get("precision"),
-                     "documents": len(files), "chunks": manifest.get("chunks"),
-                     "pages": sum(e.get("blocks", 0) for e in files.values())})
+                     "bytes": sum(size for size, _ in m.contents.values()), "precision": m.model.get("precision"),
+                     "documents": len(m.files), "chunks": m.chunks, "pages": m.pages})
     try:
         serving = store.open(expect=settings.identity())
-        served, note, sources = serving.name, serving.problem, serving.manifest.get("sources", [])
+        served, note, sources = serving.name, serving.problem, list(serving.manifest.sources)
     except (IndexCorruptError, IndexMismatchError) as e:
         served, note, sources = None, str(e), []
     rts = roots(settings)

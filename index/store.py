@@ -26,7 +26,7 @@ import shutil
 import sys
 import weakref
 import zlib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ from index.sentences import ROWS as SENTENCE_ROWS
 from index.sentences import SentenceVectors
 from index.sentences import save as save_sentences
 from index.generations import new_id, order
-from index.manifest import FORMAT_VERSION, check_manifest
+from index.manifest import FORMAT_VERSION, Manifest, check_manifest
 from index.sparse import write_sparse
 from ingest.types import Block, Chunk
 
@@ -50,7 +50,7 @@ READERS = ".readers"  # an empty file each reader locks (shared): pruning skips 
 class Generation:
     """One complete, immutable version of the index as loaded from disk."""
 
-    def __init__(self, path: Path, manifest: dict, chunks: list[Chunk], faiss_index) -> None:
+    def __init__(self, path: Path, manifest: Manifest, chunks: list[Chunk], faiss_index) -> None:
         self.path = path
         self.name = path.name
         self.where = f"index at {path.parent}"
@@ -97,7 +97,7 @@ class Generation:
         """The sentence vectors (index.sentences), loaded on first use."""
         if self._sentences is None:
             try:
-                self._sentences = SentenceVectors.load(self.path, int(self.manifest["model"]["dim"]))
+                self._sentences = SentenceVectors.load(self.path, self.manifest.dim)
             except (OSError, ValueError, KeyError) as e:
                 raise IndexCorruptError(f"sentence vectors in {self.path} are unreadable ({e}); "
                                         f"{REBUILD_HINT}") from e
@@ -196,9 +196,9 @@ def _contents(gen_dir: Path) -> dict[str, list[int]]:
             for f in sorted(gen_dir.rglob("*")) if f.is_file() and f.name not in (MANIFEST, READERS)}
 
 
-def verify(gen_dir: Path, manifest: dict) -> None:
+def verify(gen_dir: Path, manifest: Manifest) -> None:
     """IndexCorruptError unless every file the manifest lists has its recorded size and CRC-32."""
-    for rel, (size, crc) in manifest.get("contents", {}).items():
+    for rel, (size, crc) in manifest.contents.items():
         f = gen_dir / rel
         try:
             actual = f.stat().st_size
@@ -213,16 +213,18 @@ def verify(gen_dir: Path, manifest: dict) -> None:
         raise IndexCorruptError(f"index in {gen_dir} is damaged: {problem}; {REBUILD_HINT}")
 
 
-def inspect_generation(gen_dir: Path) -> tuple[dict, str | None]:
-    """A generation's manifest ({} if unreadable) and what is wrong with its files (None: all
+def inspect_generation(gen_dir: Path) -> tuple[Manifest | None, str | None]:
+    """A generation's manifest (None if unreadable) and what is wrong with its files (None: all
     verified), without loading it."""
     try:
-        manifest = json.loads((gen_dir / MANIFEST).read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT_VERSION:
-            return manifest, f"format {manifest.get('format')}, this version reads {FORMAT_VERSION}"
+        raw = json.loads((gen_dir / MANIFEST).read_text(encoding="utf-8"))
+        if raw.get("format") != FORMAT_VERSION:
+            return None, f"format {raw.get('format')}, this version reads {FORMAT_VERSION}"
+        manifest = Manifest.from_dict(raw)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return None, f"manifest unreadable ({e})"
+    try:
         verify(gen_dir, manifest)
-    except (OSError, ValueError) as e:
-        return {}, f"manifest unreadable ({e})"
     except IndexCorruptError as e:
         return manifest, str(e).split("; ")[0]
     return manifest, None
@@ -243,6 +245,10 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
     check_manifest(manifest, f"index at {gen_dir.parent}", expect)
     if not isinstance(manifest.get("contents"), dict):
         raise IndexCorruptError(f"index manifest {gen_dir / MANIFEST} lists no files; {REBUILD_HINT}")
+    try:
+        manifest = Manifest.from_dict(manifest)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise IndexCorruptError(f"index manifest {gen_dir / MANIFEST} is unreadable ({e!r}); {REBUILD_HINT}") from e
     verify(gen_dir, manifest)
     try:
         chunks = [Chunk.from_dict(json.loads(line)) for line in
@@ -256,12 +262,11 @@ def read_generation(gen_dir: Path, expect: dict | None = None) -> Generation:
         raise IndexCorruptError(f"index in {gen_dir} has no {SENTENCE_ROWS}; {REBUILD_HINT}")
     if not (gen_dir / "bm25" / "params.index.json").is_file():
         raise IndexCorruptError(f"index in {gen_dir} has no BM25 files; {REBUILD_HINT}")
-    dim = manifest.get("model", {}).get("dim")
-    if vec_index.ntotal != len(chunks) or vec_index.d != dim or manifest.get("chunks") != len(chunks):
+    if vec_index.ntotal != len(chunks) or vec_index.d != manifest.dim or manifest.chunks != len(chunks):
         raise IndexCorruptError(
             f"index in {gen_dir} is inconsistent ({vec_index.ntotal} vectors of dimension "
-            f"{vec_index.d}, {len(chunks)} chunks, manifest says {manifest.get('chunks')} of "
-            f"dimension {dim}); {REBUILD_HINT}")
+            f"{vec_index.d}, {len(chunks)} chunks, manifest says {manifest.chunks} of "
+            f"dimension {manifest.dim}); {REBUILD_HINT}")
     return Generation(gen_dir, manifest, chunks, vec_index)
 
 
@@ -284,7 +289,7 @@ def vector_index(vectors: np.ndarray, dim: int, kind: str = "flat"):
     return index
 
 
-def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], blocks: dict[str, list[Block]],
+def write_generation(index_dir: Path, manifest: Manifest, chunks: list[Chunk], blocks: dict[str, list[Block]],
                      vectors: np.ndarray, sparse_texts: list[str], kind: str = "flat",
                      sentences: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
     """Write a new generation beside the old one and make it live with one atomic rename.
@@ -298,12 +303,11 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], block
     gen_id = new_id(p.name for p in index_dir.iterdir() if p.name.startswith(("gen-", ".tmp-")))
     tmp = index_dir / f".tmp-{gen_id}"
     tmp.mkdir()
-    manifest = {**manifest, "vector_index": kind}
-    faiss.write_index(vector_index(vectors, int(manifest["model"]["dim"]), kind), str(tmp / VECTORS))
+    dim = manifest.dim
+    faiss.write_index(vector_index(vectors, dim, kind), str(tmp / VECTORS))
     if kind != "flat":  # float16: cosine error ~1e-4, and a round trip gives the same values
         np.save(tmp / EXACT_VECTORS, np.asarray(vectors, dtype=np.float16), allow_pickle=False)
     write_sparse(tmp, sparse_texts)
-    dim = int(manifest["model"]["dim"])
     rows, svecs = sentences if sentences is not None else (np.zeros((0, 3)), np.zeros((0, dim)))
     save_sentences(tmp, rows, np.asarray(svecs).reshape(-1, dim))
     _write(tmp / CHUNKS, "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks))
@@ -312,8 +316,9 @@ def write_generation(index_dir: Path, manifest: dict, chunks: list[Chunk], block
     _write(tmp / READERS, "")
     for f in tmp.rglob("*"):  # on disk before the manifest vouches for them
         _fsync_path(f)
-    _write(tmp / MANIFEST, json.dumps({**manifest, "format": FORMAT_VERSION, "chunks": len(chunks),
-                                       "contents": _contents(tmp)}, indent=1, ensure_ascii=False))
+    written = replace(manifest, vector_index=kind, format=FORMAT_VERSION, chunks=len(chunks),
+                      contents={k: (v[0], v[1]) for k, v in _contents(tmp).items()})
+    _write(tmp / MANIFEST, json.dumps(written.to_dict(), indent=1, ensure_ascii=False))
     _fsync_path(tmp)
     gen_dir = index_dir / f"gen-{gen_id}"
     os.rename(tmp, gen_dir)

@@ -5,12 +5,14 @@ imported only then). The build, the readers and `hpsr status` use this interface
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Protocol
 
 import numpy as np
 
 from index.generations import order
+from index.manifest import Manifest
 from index.settings import Settings
 from index.store import (CURRENT, current_generation, discard, inspect_generation, load_generation, remove_stale,
                          write_generation)
@@ -22,7 +24,7 @@ class LoadedGeneration(Protocol):
 
     name: str  # which generation
     where: str  # where it is, for messages
-    manifest: dict  # identity, sources, files (sha256, doc id, counts), built
+    manifest: Manifest  # identity, sources, files (sha256, doc id, counts), built
     chunks: list[Chunk]  # every chunk; its position is its index
     problem: str | None  # why it, not the live one, was loaded (None: it is the live one)
     damaged: Path | None  # the damaged live generation this one stands in for, if any
@@ -46,13 +48,13 @@ class Store(Protocol):
     def describe(self) -> str: ...  # what and where, for `hpsr status`
     def live_name(self) -> str: ...  # the live generation's name (IndexNotFoundError: none)
     def open(self, expect: dict | None = None) -> LoadedGeneration: ...  # the live one, loaded
-    def publish(self, manifest: dict, chunks: list[Chunk], blocks: dict[str, list[Block]], vectors: np.ndarray,
+    def publish(self, manifest: Manifest, chunks: list[Chunk], blocks: dict[str, list[Block]], vectors: np.ndarray,
                 sparse_texts: list[str], kind: str, sentences: tuple[np.ndarray, np.ndarray]) -> str:
         """Write a new generation and make it live atomically; returns its name."""
         ...
     def discard(self, generation: Path) -> None: ...  # a damaged generation, never a fallback again
     def prune(self) -> None: ...  # what killed builds left, and all generations before the previous
-    def generations(self) -> Iterator[tuple[str, dict, str | None, float]]:
+    def generations(self) -> Iterator[tuple[str, Manifest | None, str | None, float]]:
         """(name, manifest, problem or None, seconds to check) of each generation, newest first."""
         ...
 
@@ -106,7 +108,7 @@ class QdrantStore:
         return self.q.QdrantGeneration(self.settings, self.live_name(), expect)
 
     def publish(self, manifest, chunks, blocks, vectors, sparse_texts, kind, sentences) -> str:
-        return self.q.write_collection(self.settings, {**manifest, "vector_index": kind}, chunks, blocks, vectors,
+        return self.q.write_collection(self.settings, replace(manifest, vector_index=kind), chunks, blocks, vectors,
                                        sparse_texts, sentences)
 
     def discard(self, generation: Path) -> None:  # a collection is never loaded damaged
