@@ -438,6 +438,8 @@ def _read_file(path: Path, doc_id: str, chunk_tokens: int, overlap: int,
         chunks = chunk_document(doc, token_counter(), chunk_tokens, overlap)
     except IngestError as e:
         return e.reason
+    except Exception as e:  # a reader's bug on one file must not stop the build: skip it, named
+        return f"could not be read ({type(e).__name__}: {str(e)[:200]})"
     return (doc, chunks) if chunks else "no text left after cleaning"
 
 

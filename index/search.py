@@ -244,11 +244,11 @@ class Index:
         if k == 0:
             return []
         depth = min(hi - lo, max(CANDIDATES, k))
-        qvec = None
-        if mode != "bm25":
-            qvec = vector if vector is not None else self.embedder.encode_query(query, threads=self.settings.query_threads)
+        qvec = vector  # bm25 embeds nothing itself; a vector given still yields the hits' cosines
+        if qvec is None and mode != "bm25":
+            qvec = self.embedder.encode_query(query, threads=self.settings.query_threads)
         best = self.generation.search(query, qvec, mode, depth, k, doc, lo, hi, self.settings)
-        if mode == "bm25" or not best:
+        if qvec is None or not best:
             return [self.hit(i, s) for i, s in best]
         # Each hit's own cosine to the query (comparable across queries, whatever the score is).
         sims = self.generation.chunk_vectors([i for i, _ in best]) @ qvec

@@ -74,8 +74,9 @@ class Settings:
     # Embed (and BM25-index) each chunk with its document title and section heading in
     # front (HPSR_CONTEXT=0 to turn off); measured with `hpsr eval`, see README.
     context: int = 1
-    # Read PDF tables as tables (pdfplumber, on the pages with a "Table N" caption), so a row
-    # is searched and shown with its caption and header (HPSR_TABLES=0: their text as prose).
+    # Read tables as tables (PDF: pdfplumber, on the pages with a "Table N" caption; Word files
+    # and web pages: their tables), so a row is searched and shown with its caption and header
+    # (HPSR_TABLES=0: their text as prose).
     tables: int = 1
     # Default retrieval: "hybrid" (BM25 + dense), "dense" or "bm25" (HPSR_MODE).
     mode: str = "hybrid"

@@ -218,11 +218,16 @@ def inspect_generation(gen_dir: Path) -> tuple[Manifest | None, str | None]:
     verified), without loading it."""
     try:
         raw = json.loads((gen_dir / MANIFEST).read_text(encoding="utf-8"))
-        if raw.get("format") != FORMAT_VERSION:
-            return None, f"format {raw.get('format')}, this version reads {FORMAT_VERSION}"
-        manifest = Manifest.from_dict(raw)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    except (OSError, ValueError) as e:
         return None, f"manifest unreadable ({e})"
+    try:
+        manifest = Manifest.from_dict(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        manifest = None
+        if raw.get("format") == FORMAT_VERSION:
+            return None, f"manifest unreadable ({e!r})"
+    if raw.get("format") != FORMAT_VERSION:  # an older build: what it says, as far as it is read
+        return manifest, f"format {raw.get('format')}, this version reads {FORMAT_VERSION}"
     try:
         verify(gen_dir, manifest)
     except IndexCorruptError as e:

@@ -19,6 +19,8 @@ DPI = 200
 # about 3 s on 2 cores (docs/documents.md).
 MAX_OCR_PAGES = 100
 MAX_OCR_PAGE_SECONDS = 60
+MAX_OCR_SECONDS = 1800  # and a file's OCR stops after this (checked between pages)
+MAX_SIDE = 4000  # pixels: a page is drawn no larger, whatever size the file says it is
 MIN_CONFIDENCE = 0.5  # a line read with less confidence is left out
 
 _engine = None
@@ -38,11 +40,21 @@ def engine():
         return _engine
 
 
-def read_pages(path: Path, numbers: list[int]) -> dict[int, str]:
-    """The text of these (1-based) pages, read by OCR. Raises IngestError past the bounds."""
+def read_pages(path: Path, numbers: list[int], only_scans: bool = True) -> tuple[dict[int, str], str | None]:
+    """The text of these (1-based) pages, read by OCR, and a warning if not all were read.
+
+    only_scans: the document has no text layer at all. Then going past a bound skips the file
+    (IngestError, named with its reason); otherwise the pages with text are kept, and the bound
+    stops OCR with a warning."""
+    def past(reason: str) -> str:
+        if only_scans:
+            raise IngestError(str(path), f"{reason}; skipped")
+        return f"{reason}; the pages with a text layer were kept"
+
+    warning = None
     if len(numbers) > MAX_OCR_PAGES:
-        raise IngestError(str(path), f"scanned PDF with {len(numbers)} pages to read by OCR; the limit is "
-                                     f"{MAX_OCR_PAGES} pages a file; skipped")
+        warning = past(f"scanned PDF with {len(numbers)} pages to read by OCR; the limit is {MAX_OCR_PAGES} pages a file")
+        numbers = numbers[:MAX_OCR_PAGES]
     import pypdfium2 as pdfium
 
     out: dict[int, str] = {}
@@ -50,21 +62,26 @@ def read_pages(path: Path, numbers: list[int]) -> dict[int, str]:
         pdf = pdfium.PdfDocument(str(path))
     except Exception as e:  # pdfium's errors are plain exceptions
         raise IngestError(str(path), f"the scanned pages cannot be drawn for OCR ({e})") from e
+    deadline = time.monotonic() + MAX_OCR_SECONDS
     try:
         for n in numbers:
+            if time.monotonic() > deadline:
+                return out, past(f"OCR stopped at page {n} after {MAX_OCR_SECONDS} s, the limit for a file")
             start = time.monotonic()
             try:
-                image = pdf[n - 1].render(scale=DPI / 72).to_numpy()
+                page = pdf[n - 1]
+                # 200 dpi, but never more than MAX_SIDE pixels a side: a page's size is the file's say.
+                scale = min(DPI / 72, MAX_SIDE / max(page.get_width(), page.get_height(), 1.0))
+                image = page.render(scale=scale).to_numpy()
             except Exception:  # one page that cannot be drawn: the others are still read
                 continue
             out[n] = read_image(image)
             took = time.monotonic() - start
             if took > MAX_OCR_PAGE_SECONDS:
-                raise IngestError(str(path), f"OCR of page {n} took {took:.0f} s; the limit is "
-                                             f"{MAX_OCR_PAGE_SECONDS} s a page; skipped")
+                return out, past(f"OCR of page {n} took {took:.0f} s; the limit is {MAX_OCR_PAGE_SECONDS} s a page")
     finally:
         pdf.close()
-    return out
+    return out, warning
 
 
 def read_image(image) -> str:
@@ -81,7 +98,7 @@ def read_image(image) -> str:
 
 def respaced(line: str) -> str:
     """A line with the spaces the recognizer dropped put back: it often reads a short line as one
-    run of letters ("daystwoyearsearlier.", "LiesbethBorgermans"). A run of 10 letters or more
+    run of letters ("daystwoyearsearlier.", "AnnaSmith"). A run of 10 letters or more
     is cut where a small letter meets a capital, and a piece that is not a word into the fewest
     words that spell it, if there are such: words of 3 letters or more from an English word
     list, or the language's short function words."""

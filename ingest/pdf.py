@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.layout import Box, columns, reading_order
+from ingest.layout import Box, columns, reading_order, segments
 from ingest.loaders import (MAX_PAGE_CONTENT_BYTES, MAX_PDF_PAGES, MAX_PDF_SECONDS, MAX_TABLE_SECONDS,
                             MIN_TEXT_CHARS, pdf_pages_to_blocks)
 from ingest.normalize import clean_title
@@ -79,9 +79,15 @@ def load_pdf(path: Path, doc_id: str, tables: bool = True) -> Document:
     if scanned:
         from ingest.ocr import read_pages
 
-        for n, text in read_pages(path, scanned).items():
+        has_text = any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages)
+        read, problem = read_pages(path, scanned, only_scans=not has_text)
+        for n, text in read.items():
             pages[n - 1] = text
-        warnings.append(f"page(s) {_ranges(scanned)} read by OCR (no text layer)")
+        scanned = sorted(read)
+        if scanned:
+            warnings.append(f"page(s) {_ranges(scanned)} read by OCR (no text layer)")
+        if problem:
+            warnings.append(problem)
     if not any(len(p.strip()) >= MIN_TEXT_CHARS for p in pages):
         raise IngestError(str(path), _no_text_reason(len(pages), bad_pages, huge_pages, first_error))
     skip = set(huge_pages + bad_pages + scanned)
@@ -156,7 +162,7 @@ def _by_columns(path: Path, numbers: list[int]) -> dict[int, str]:
                     words = pdf.pages[n - 1].extract_words()
                 except Exception:
                     continue
-                out[n] = reading_order([Box(w["x0"], w["top"], w["x1"], w["bottom"], w["text"]) for w in words])
+                out[n] = reading_order(segments([Box(w["x0"], w["top"], w["x1"], w["bottom"], w["text"]) for w in words]))
     except Exception:  # pdfplumber cannot open what pypdf could: keep pypdf's text
         return out
     return out

@@ -43,8 +43,12 @@ class Sections:
             return
         width = max(len(r) for r in rows)
         header, *body = [r + ("",) * (width - len(r)) for r in rows]
-        where = self.heading or "the document"
-        self.tables.append(Table(caption or f"Table in {where}", header, tuple(body), (None,) * len(body)))
+        caption = caption or f"Table in {self.heading or 'the document'}"
+        # A table is found again by its caption (a long one is cut into chunks): no two share one.
+        taken, base, n = {t.caption for t in self.tables}, caption, 2
+        while caption in taken:
+            caption, n = f"{base} ({n})", n + 1
+        self.tables.append(Table(caption, header, tuple(body), (None,) * len(body)))
 
     def blocks(self) -> list[Block]:
         out = []

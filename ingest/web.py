@@ -33,8 +33,11 @@ def load_html(path: Path, doc_id: str, tables: bool = True) -> Document:
     root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
     main = root.find("main")
     reader = Sections(tables)
-    for element in (main if main is not None else root):
-        _read(element, reader)
+    try:
+        for element in (main if main is not None else root):
+            _read(element, reader)
+    except RecursionError as e:
+        raise IngestError(str(path), "web page nested too deeply to read") from e
     blocks = reader.blocks()
     if not blocks and not reader.tables:
         raise IngestError(str(path), "no main text in the web page (only navigation, scripts or boilerplate)")
@@ -43,8 +46,15 @@ def load_html(path: Path, doc_id: str, tables: bool = True) -> Document:
                     tables=tuple(reader.tables))
 
 
-def _text(element) -> str:
-    return " ".join(clean("".join(element.itertext())).split())
+def _text(element, skip: str = "") -> str:
+    """An element's words: a line break (<lb/>) is a space; elements named `skip` (a list inside
+    a list item) are left out, to be read on their own."""
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and child.tag != skip:
+            parts.append(" " if child.tag == "lb" else _text(child, skip))
+        parts.append(child.tail or "")
+    return " ".join(clean("".join(parts)).split())
 
 
 def _read(el, out: Sections) -> None:
@@ -55,9 +65,11 @@ def _read(el, out: Sections) -> None:
         if text:
             out.start(text)
     elif el.tag == "list":
-        for item in el.iter("item"):
-            text = _text(item)
+        for item in el.findall("item"):  # each item once: a list inside it is read after it
+            text = _text(item, skip="list")
             out.add(f"• {text}" if text else "")
+            for inner in item.findall("list"):
+                _read(inner, out)
     elif el.tag == "table":
         rows = [tuple(_text(c) for c in row.iter("cell")) for row in el.iter("row")]
         rows = [r for r in rows if any(r)]

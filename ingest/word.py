@@ -38,6 +38,8 @@ def load_docx(path: Path, doc_id: str, tables: bool = True) -> Document:
         reader.read(body)
     except RecursionError as e:
         raise IngestError(str(path), "damaged Word document (elements nested too deeply)") from e
+    except Exception as e:  # a malformed attribute or element python-docx cannot read
+        raise IngestError(str(path), f"damaged Word document ({type(e).__name__}: {str(e)[:200]})") from e
     blocks = reader.out.blocks()
     if not blocks and not reader.out.tables:
         raise IngestError(str(path), "no text in the Word document")
@@ -59,15 +61,17 @@ def _check_zip(path: Path) -> None:
         raise IngestError(str(path), f"Word document that unpacks to {unpacked / 1024 / 1024:.0f} MB; "
                                      f"the limit is {MAX_UNZIPPED_MB} MB")
     # Word never writes a DTD; one in a part is there to declare entities (an "XML bomb").
+    # Every part is read through (bounded by the size checked above), whatever its name.
     try:
         with zipfile.ZipFile(path) as z:
             for part in parts:
-                if part.filename.endswith((".xml", ".rels")):
-                    with z.open(part) as f:
-                        head = f.read(4096)
-                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                        raise IngestError(str(path), f"Word document whose {part.filename} declares a DTD "
-                                                     f"or entities (not written by Word; refused)")
+                with z.open(part) as f:
+                    tail = b""
+                    while block := f.read(1 << 20):
+                        if b"<!DOCTYPE" in tail + block or b"<!ENTITY" in tail + block:
+                            raise IngestError(str(path), f"Word document whose {part.filename} declares a "
+                                                         f"DTD or entities (not written by Word; refused)")
+                        tail = block[-16:]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as e:
         raise IngestError(str(path), f"damaged Word document (a part cannot be unpacked: {e})") from e
 
@@ -94,15 +98,18 @@ class _Reader:
                 self.read(child)
 
     def paragraph(self, p) -> None:
-        text = " ".join(clean(p.text).split())
+        text = " ".join(clean(_paragraph_text(p._p)).split())
         if not text:
             return
         style = _style_name(p)
         if style == "title" or style.startswith("heading"):
             self.out.start(text)
+            self.caption = None
             return
-        if style == "caption" or (_CAPTION.match(text) and len(text) <= 200):
-            self.caption = text
+        # A caption names the table right after it; any other paragraph between them ends that.
+        is_caption = style == "caption" or (_CAPTION.match(text) is not None and len(text) <= 120
+                                            and not text.rstrip().endswith("."))
+        self.caption = text if is_caption else None
         is_item = style.startswith("list") or (p._p.pPr is not None and p._p.pPr.numPr is not None)
         self.out.add(f"• {text}" if is_item else text)
 
@@ -121,6 +128,22 @@ class _Reader:
         if self.caption and len(self.out.tables) > before:
             self.out.drop_last(self.caption)  # the caption is the table's, not a sentence of the text
         self.caption = None
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _paragraph_text(p) -> str:
+    """A paragraph's visible text: its runs', with those of hyperlinks, fields and tracked
+    insertions (python-docx's `text` leaves out runs inside <w:ins>). Deleted text (w:delText),
+    field codes (w:instrText) and footnote or comment references hold no w:t and are left out."""
+    out = []
+    for el in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+        if el.tag == f"{_W}t":
+            out.append(el.text or "")
+        else:
+            out.append(" ")
+    return "".join(out)
 
 
 def _style_name(p) -> str:

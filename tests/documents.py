@@ -121,6 +121,7 @@ def write_scan(path: Path, lines: list[str] = SCAN_TEXT, dpi: int = 200, pages: 
     return path
 
 
+TITLE = "Annual review of district nursing services, set in two columns across the whole page"
 LEFT = ["The first column says that nurses in the", "northern districts earn less than those",
         "in the capital, and that many of them leave", "for jobs abroad within five years."]
 RIGHT = ["The second column reports that the new", "rural allowance raised retention by a",
@@ -135,7 +136,7 @@ def write_two_columns(path: Path, interleaved: bool) -> Path:
     pdf = FPDF(format="A4")
     pdf.add_page()
     pdf.set_font("Helvetica", size=10)
-    pdf.text(20, 20, "A report set in two columns")
+    pdf.text(20, 20, TITLE)  # across both columns
     left, right = LEFT * 3, RIGHT * 3
     if interleaved:
         for i, (a, b) in enumerate(zip(left, right)):
@@ -146,5 +147,19 @@ def write_two_columns(path: Path, interleaved: bool) -> Path:
             pdf.text(20, 40 + 6 * i, a)
         for i, b in enumerate(right):
             pdf.text(110, 40 + 6 * i, b)
+    pdf.output(str(path))
+    return path
+
+
+def write_text_then_image(path: Path, image: Path, width_mm: float = 210, height_mm: float = 297) -> Path:
+    """A PDF of a text page, then a page that only draws `image` (a scan, or a thin strip)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.cell(0, 7, "A text page about the Quagga clinic and the many patients it treated in the hills.")
+    pdf.add_page()
+    pdf.image(str(image), x=0, y=0, w=width_mm, h=height_mm)
     pdf.output(str(path))
     return path

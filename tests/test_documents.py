@@ -11,8 +11,8 @@ import pytest
 
 import index
 from conftest import REPO
-from documents import (COMMENT, FOOTNOTE, LEFT, RIGHT, SCAN_FACT, SCAN_TEXT, WEB_FACT, WORD_FACT,
-                       write_docx, write_html, write_scan, write_two_columns)
+from documents import (COMMENT, FOOTNOTE, LEFT, RIGHT, SCAN_FACT, SCAN_TEXT, TITLE, WEB_FACT, WORD_FACT,
+                       write_docx, write_html, write_scan, write_text_then_image, write_two_columns)
 from ingest import IngestError, discover, load_document
 from ingest.formats import FORMATS, SUPPORTED, described, format_of
 
@@ -35,8 +35,8 @@ def test_a_word_file_is_read_by_section_with_its_table_and_without_notes(tmp_pat
     assert table.rows == (("Delta", "1210", "1388"), ("Highlands", "1190", "1330"))
     everything = " ".join(b.text for b in doc.blocks) + json.dumps([t.rows for t in doc.tables])
     assert "Table 2 Midwives" not in everything  # the caption is the table's, not a sentence
-    assert "Zanzibar" not in everything and "Kilimanjaro" not in everything  # footnotes, comments
-    assert FOOTNOTE and COMMENT
+    assert FOOTNOTE not in everything and COMMENT not in everything  # in their own parts, never read
+    assert "Zanzibar" not in everything and "Kilimanjaro" not in everything
 
 
 def test_a_word_file_without_tables_wanted_keeps_its_rows_as_text(tmp_path):
@@ -101,18 +101,11 @@ def test_ocr_is_bounded_by_pages_and_by_time_per_page(tmp_path, monkeypatch):
 def test_a_blank_page_with_a_small_image_is_not_read_by_ocr(tmp_path, monkeypatch):
     """A rule or a logo on a page without text is not a scan: no OCR time spent on it."""
     import ingest.ocr as ocr
-    from fpdf import FPDF
     from PIL import Image
 
     Image.new("L", (5, 700), 0).save(tmp_path / "strip.png")
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=11)
-    pdf.cell(0, 7, "A page of text about the Quagga clinic and its many patients in the hills.")
-    pdf.add_page()
-    pdf.image(str(tmp_path / "strip.png"), x=10, y=10, w=2, h=200)
-    pdf.output(str(tmp_path / "covers.pdf"))
-    monkeypatch.setattr(ocr, "read_pages", lambda *a: pytest.fail("OCR was run"))
+    write_text_then_image(tmp_path / "covers.pdf", tmp_path / "strip.png", width_mm=2, height_mm=200)
+    monkeypatch.setattr(ocr, "read_pages", lambda *a, **k: pytest.fail("OCR was run"))
     doc = load_document(tmp_path / "covers.pdf")
     assert not any(b.ocr for b in doc.blocks)
 
@@ -127,7 +120,7 @@ def test_a_page_drawn_across_its_two_columns_is_read_column_by_column(tmp_path):
     assert f"{LEFT[0]} {RIGHT[0]}" in raw  # as drawn: each sentence spliced with its neighbour
     text = _squeeze(load_document(path).blocks[0].text)
     assert _squeeze(" ".join(LEFT)) in text and _squeeze(" ".join(RIGHT)) in text, text
-    assert text.index(LEFT[0]) < text.index(RIGHT[0])
+    assert text.startswith(TITLE) and text.index(LEFT[0]) < text.index(RIGHT[0])  # the title whole, first
 
 
 def test_a_page_drawn_column_after_column_keeps_its_text(tmp_path):
@@ -262,3 +255,82 @@ def _highlighted_in_the_browser(port: int, settings) -> None:
                 assert tab.locator("pre.text script, pre.text img, pre.text a").count() == 0
         finally:
             browser.close()
+
+
+def test_past_the_ocr_bounds_a_pdf_with_text_keeps_its_text_pages(tmp_path, monkeypatch):
+    """Only a scan with nothing else is skipped past the bounds; a report with a text layer
+    keeps its text pages, and the build says OCR stopped."""
+    import ingest.ocr as ocr
+    import pypdfium2 as pdfium
+
+    scan = write_scan(tmp_path / "scan.pdf")
+    pdfium.PdfDocument(str(scan))[0].render(scale=1).to_pil().save(tmp_path / "page.png")
+    write_text_then_image(tmp_path / "mixed.pdf", tmp_path / "page.png")
+    monkeypatch.setattr(ocr, "MAX_OCR_PAGES", 0)
+    doc = load_document(tmp_path / "mixed.pdf")
+    assert [b.page for b in doc.blocks] == [1] and not doc.blocks[0].ocr
+    assert any("the pages with a text layer were kept" in w for w in doc.warnings), doc.warnings
+
+
+def test_a_page_of_huge_coordinates_is_read_in_bounded_time(tmp_path):
+    """Where text sits is the file's say: a run at x = 5,000,000 costs no more than any other."""
+    import time
+
+    from ingest.layout import Box, columns, reading_order
+
+    boxes = [Box(10, 10 * i, 200, 10 * i + 8, f"left {i}") for i in range(20)]
+    boxes += [Box(300, 10 * i, 500, 10 * i + 8, f"right {i}") for i in range(20)]
+    boxes.append(Box(5_000_000, 5, 5_000_100, 13, "far away"))
+    t0 = time.perf_counter()
+    reading_order(boxes)
+    columns(boxes)
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_tables_without_a_caption_under_one_heading_stay_apart(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Staff and beds", 1)
+    for rows in ([("Role", "2020"), ("Nurses", "12")], [("Ward", "2020"), ("East", "40")]):
+        t = d.add_table(rows=2, cols=2)
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                t.cell(i, j).text = v
+        d.add_paragraph("Table 9 shows that the wards grew.")  # a sentence, not a caption
+    d.save(str(tmp_path / "two.docx"))
+    doc = load_document(tmp_path / "two.docx")
+    assert [t.caption for t in doc.tables] == ["Table in Staff and beds", "Table in Staff and beds (2)"]
+    assert "Table 9 shows that the wards grew." in doc.blocks[0].text
+
+
+def test_web_lines_and_nested_lists_are_read_once_with_their_spaces(tmp_path):
+    page = tmp_path / "nested.html"
+    page.write_text("<html><body><article><h1>Clinic</h1><p>Address line one<br>second line of the clinic's "
+                    "address in the hills.</p><ul><li>Outer item about the nurses<ul><li>twelve doctors "
+                    "on the inner list</li></ul></li><li>Another outer item</li></ul><p>A closing "
+                    "paragraph long enough to be kept as the page's main text.</p></article></body></html>")
+    text = " ".join(b.text for b in load_document(page).blocks)
+    assert "Address line one second line" in text
+    assert text.count("twelve doctors") == 1 and "• Outer item about the nurses\n" in text
+
+
+def test_a_tracked_insertion_is_read_and_a_malformed_file_skipped(tmp_path):
+    import io
+    import zipfile
+
+    data = write_docx(tmp_path / "brief.docx", notes=False).read_bytes()
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml").decode()
+
+    def rewrite(name: str, new: str):
+        with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(tmp_path / name, "w") as z:
+            for item in zin.infolist():
+                z.writestr(item, new if item.filename == "word/document.xml" else zin.read(item.filename))
+        return tmp_path / name
+
+    inserted = rewrite("ins.docx", xml.replace("<w:r><w:t>This brief", '<w:ins w:id="9" w:author="a"><w:r>'
+                                               "<w:t>Inserted words. </w:t></w:r></w:ins><w:r><w:t>This brief", 1))
+    assert "Inserted words. This brief" in load_document(inserted).blocks[0].text
+    broken = rewrite("grid.docx", xml.replace("<w:tc><w:tcPr>", '<w:tc><w:tcPr><w:gridSpan w:val="abc"/>', 1))
+    with pytest.raises(IngestError, match="damaged Word document"):
+        load_document(broken)

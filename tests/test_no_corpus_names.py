@@ -31,6 +31,7 @@ CODE = [p for root in ("ingest", "index", "chatbot") for p in sorted((REPO / roo
 # the language the code is written in and about.
 GENERAL = {"PDF", "Abbreviations", "Glob", "english"}
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _DEFINED = re.compile(r"((?:[A-Z][\w'’-]*\s+(?:(?:of|for|in|and|the)\s+)?){2,8})\(([A-Z][A-Za-z]{1,9})\)")
 
 
@@ -76,7 +77,9 @@ def named_in(names: set[str], text: str) -> list[str]:
     """The names in `text`: places in any case ("kosovar" in a rule's word list), acronyms and
     other proper nouns as they are written ("WHO", not "who")."""
     lowered = {n for n in names if n.islower()}
-    found = [w for w in set(_WORD.findall(text)) if w in names or w.lower() in lowered]
+    words = set(_WORD.findall(text))
+    words |= {part for w in words for part in _CAMEL.sub(" ", w).split()}  # "AnnaSmith": both names
+    found = [w for w in words if w in names or w.lower() in lowered]
     found += [n for n in names if " " in n and re.search(rf"(?i)\b{re.escape(n)}\b", text)]
     return sorted(set(found))
 
@@ -100,6 +103,8 @@ def test_the_check_finds_a_name_planted_in_code(names, tmp_path):
     planted = tmp_path / "rule.py"
     planted.write_text('VARIANTS = {"kosovar": ("kosovo",)}  # a rule for one corpus\n')
     assert named_in(names, "".join(t for _, t in code_texts(planted))), "a planted corpus name went unnoticed"
+    planted.write_text('EXAMPLE = "seen in KosovoHealth run together"\n')  # run into another word
+    assert named_in(names, "".join(t for _, t in code_texts(planted))), "a corpus name run into a word went unnoticed"
     planted.write_text('def lisbon_region(): pass\n')  # in a name, too
     assert named_in(names, " ".join(t for _, t in code_texts(planted))), "a corpus name in an identifier went unnoticed"
     clean = tmp_path / "clean.py"
