@@ -17,7 +17,8 @@ def rank(gen, query: str, qvec: np.ndarray | None, mode: str, depth: int, k: int
         dense = dense_scores(gen, qvec, depth, lo, hi)
         if settings.sentence_weight > 0:
             dense = sentence_evidence(gen, qvec, dense, depth, lo, hi, settings.sentence_weight)
-    sparse = sparse_scores(gen, query, depth, lo, hi) if mode != "dense" else {}
+    bm25 = gen.sparse.scores(query) if mode != "dense" else None  # every chunk's, kept for feedback
+    sparse = best_of(bm25[lo:hi], depth, lo) if bm25 is not None else {}
     if mode == "bm25":
         return top(sparse, k)
     if mode == "dense":
@@ -25,7 +26,7 @@ def rank(gen, query: str, qvec: np.ndarray | None, mode: str, depth: int, k: int
     fused = fuse(dense, sparse, depth, settings)
     if settings.feedback_terms and sparse:
         best = [gen.chunks[i].text for i, _ in top(fused, FEEDBACK_PASSAGES)]
-        scores = gen.sparse.with_feedback(query, best, settings.feedback_terms, FEEDBACK_WEIGHT)[lo:hi]
+        scores = gen.sparse.with_feedback(query, best, settings.feedback_terms, FEEDBACK_WEIGHT, scores=bm25)[lo:hi]
         fused = fuse(dense, best_of(scores, depth, lo), depth, settings)
     return top(fused, k)
 

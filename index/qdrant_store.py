@@ -278,7 +278,6 @@ def write_collection(settings: Settings, manifest: Manifest, chunks: list[Chunk]
 
     from qdrant_client import models
 
-
     c = client(settings)
     name = f"{settings.qdrant_collection}_{new_id(_collections(settings))}"
     dim = manifest.dim

@@ -94,10 +94,11 @@ class Sparse(Lookup):
             return np.zeros(self.n, dtype=np.float32)
         return self.retriever.get_scores_from_ids(ids, weight_mask=mask)[: self.n]
 
-    def with_feedback(self, query: str, texts: list[str], terms: int, weight: float) -> np.ndarray:
-        """BM25 scores of `query` plus `weight` times those of its feedback words from `texts`
-        (Lookup.feedback_words)."""
-        scores = self.scores(query)
+    def with_feedback(self, query: str, texts: list[str], terms: int, weight: float,
+                      scores: np.ndarray | None = None) -> np.ndarray:
+        """BM25 scores of `query` (`scores`, if the caller has them already) plus `weight` times
+        those of its feedback words from `texts` (Lookup.feedback_words)."""
+        scores = self.scores(query) if scores is None else scores
         ids = self.retriever.get_tokens_ids(self.feedback_words(query, texts, terms))
         if ids and self.n:
             scores = scores + weight * self.retriever.get_scores_from_ids(ids)[: self.n]

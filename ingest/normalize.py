@@ -29,6 +29,11 @@ def clean(text: str) -> str:
 FOOTNOTE_MARK = re.compile(r"(?<=[\w.,;:)’\"”])\s?\[\s?\d{1,3}\s?\]")
 
 
+def name_as_title(path) -> str:
+    """A file's name as a title, when the file gives none: "policy-brief_2024" -> "policy brief 2024"."""
+    return path.stem.replace("-", " ").replace("_", " ")
+
+
 def clean_title(title: str) -> str:
     """A document title without footnote marks or doubled spaces ("... in Atlantis[1]")."""
     return " ".join(FOOTNOTE_MARK.sub("", title).split())

@@ -9,7 +9,7 @@ from ingest.errors import IngestError
 from ingest.layout import Box, columns, reading_order, segments
 from ingest.loaders import (MAX_PAGE_CONTENT_BYTES, MAX_PDF_PAGES, MAX_PDF_SECONDS, MAX_TABLE_SECONDS,
                             MIN_TEXT_CHARS, pdf_pages_to_blocks)
-from ingest.normalize import clean_title
+from ingest.normalize import clean_title, name_as_title
 from ingest.types import Document
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns loudly on harmless quirks
@@ -219,7 +219,7 @@ def _title(reader, path: Path, first_page_ok: bool = True) -> str:
         big = _largest_type(reader.pages[0]) if first_page_ok else None
     except Exception:
         big = None
-    return big or path.stem.replace("-", " ").replace("_", " ")
+    return big or name_as_title(path)
 
 
 def _largest_type(page) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.normalize import clean, clean_title
+from ingest.normalize import clean, clean_title, name_as_title
 from ingest.sections import Sections
 from ingest.types import Document
 
@@ -41,7 +41,7 @@ def load_html(path: Path, doc_id: str, tables: bool = True) -> Document:
     blocks = reader.blocks()
     if not blocks and not reader.tables:
         raise IngestError(str(path), "no main text in the web page (only navigation, scripts or boilerplate)")
-    title = clean_title(root.get("title") or reader.first_heading or path.stem.replace("-", " ").replace("_", " "))
+    title = clean_title(root.get("title") or reader.first_heading or name_as_title(path))
     return Document(doc_id=doc_id, title=title[:200], source=str(path), blocks=tuple(blocks),
                     tables=tuple(reader.tables))
 

@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.normalize import clean, clean_title
+from ingest.normalize import clean, clean_title, name_as_title
 from ingest.sections import Sections
 from ingest.types import Document
 
@@ -158,4 +158,4 @@ def _title(document, first_heading: str | None, path: Path) -> str:
         title = (document.core_properties.title or "").strip()
     except Exception:
         title = ""
-    return clean_title(title or first_heading or path.stem.replace("-", " ").replace("_", " "))[:200]
+    return clean_title(title or first_heading or name_as_title(path))[:200]
